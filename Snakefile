@@ -1,0 +1,31 @@
+# irrepro: regenerate the results tables of STAR/ADORE, TCT-ColBERT and SPLADE++ from raw data.
+# This file is the table of contents; each stage lives in workflow/rules/<stage>.smk and its
+# logic in the workflow/irrepro library. README.md explains how to run it.
+
+from snakemake.utils import min_version
+
+min_version("8.20")
+
+
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/bm25.smk"
+include: "workflow/rules/negatives.smk"
+include: "workflow/rules/dense.smk"
+include: "workflow/rules/star.smk"
+include: "workflow/rules/adore.smk"
+include: "workflow/rules/tct.smk"
+include: "workflow/rules/rerank.smk"
+include: "workflow/rules/splade.smk"
+include: "workflow/rules/fusion.smk"
+include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/tables.smk"
+
+
+rule all:
+    input:
+        PLAN.targets(),
+    default_target: True

@@ -1,0 +1,176 @@
+"""The Parquet artefacts passed between rules: their schemas, checked reads and atomic writes.
+
+IDs are always strings. A run is ordered the way trec_eval reads it (score descending, ties
+broken by doc_id descending), so the `rank` column and any trec_eval number agree.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+CORPUS = pa.schema([("doc_id", pa.string()), ("text", pa.string())])
+QUERIES = pa.schema([("query_id", pa.string()), ("text", pa.string())])
+QRELS = pa.schema([("query_id", pa.string()), ("doc_id", pa.string()), ("relevance", pa.int32())])
+RUN = pa.schema(
+    [
+        ("query_id", pa.string()),
+        ("doc_id", pa.string()),
+        ("rank", pa.int32()),
+        ("score", pa.float64()),
+    ]
+)
+NEGATIVES = pa.schema([("query_id", pa.string()), ("doc_id", pa.string()), ("rank", pa.int32())])
+TEACHER_SCORES = pa.schema(
+    [("query_id", pa.string()), ("doc_id", pa.string()), ("score", pa.float32())]
+)
+
+
+def _tmp_path(path: Path) -> Path:
+    return path.with_name(f".{path.name}.tmp{os.getpid()}")
+
+
+def write_table(frame: pd.DataFrame | pa.Table, path: str | Path, schema: pa.Schema) -> None:
+    """Write `frame` with exactly `schema`'s columns, atomically (a killed job leaves no half)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table = (
+        frame if isinstance(frame, pa.Table) else pa.Table.from_pandas(frame, preserve_index=False)
+    )
+    missing = [name for name in schema.names if name not in table.column_names]
+    if missing:
+        raise ValueError(f"cannot write {path}: missing columns {missing}")
+    table = table.select(schema.names).cast(schema)
+    tmp = _tmp_path(path)
+    pq.write_table(table, tmp)
+    tmp.replace(path)
+
+
+def read_table(path: str | Path, schema: pa.Schema) -> pd.DataFrame:
+    """Read an artefact and check it carries `schema`'s columns."""
+    table = pq.read_table(path)
+    missing = [name for name in schema.names if name not in table.column_names]
+    if missing:
+        raise ValueError(f"{path}: not a valid artefact, missing columns {missing}")
+    return table.select(schema.names).cast(schema).to_pandas()
+
+
+class ParquetStreamWriter:
+    """Append record batches to one Parquet file; renamed into place only when closed cleanly."""
+
+    def __init__(self, path: str | Path, schema: pa.Schema):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.schema = schema
+        self._tmp = _tmp_path(self.path)
+        self._writer = pq.ParquetWriter(self._tmp, schema)
+        self.rows = 0
+
+    def write(self, columns: dict[str, Iterable]) -> None:
+        batch = pa.table({name: columns[name] for name in self.schema.names}).cast(self.schema)
+        self._writer.write_table(batch)
+        self.rows += batch.num_rows
+
+    def __enter__(self) -> ParquetStreamWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self._writer.close()
+        if exc_type is None:
+            self._tmp.replace(self.path)
+        else:
+            self._tmp.unlink(missing_ok=True)
+
+
+def descending_id_order(doc_ids: np.ndarray) -> np.ndarray:
+    """For each document, its position when ids are sorted in descending string order.
+
+    trec_eval breaks score ties by doc_id descending; ranking by (score, this key) reproduces it
+    with integer comparisons only.
+    """
+    order = np.argsort(np.asarray(doc_ids, dtype=object).astype(str), kind="stable")[::-1]
+    key = np.empty(len(order), dtype=np.int64)
+    key[order] = np.arange(len(order))
+    return key
+
+
+def rank_rows(scores: np.ndarray, tie_key: np.ndarray) -> np.ndarray:
+    """Row-wise order of candidates: score descending, then tie_key ascending.
+
+    `scores` and `tie_key` are (queries, k) arrays; padding entries carry score -inf.
+    """
+    return np.lexsort((tie_key, -scores), axis=-1)
+
+
+class RunWriter:
+    """Streams a run to Parquet in trec_eval order, from per-query candidate matrices.
+
+    Retrieval stages hand over (queries x k) arrays of corpus row indices and scores; a row
+    index of -1 marks padding (fewer than k hits) and is dropped.
+    """
+
+    def __init__(self, path: str | Path, doc_ids: np.ndarray):
+        self.doc_ids = np.asarray(doc_ids, dtype=object)
+        self.tie_key = descending_id_order(self.doc_ids)
+        self._out = ParquetStreamWriter(path, RUN)
+
+    def add(self, query_ids: list[str], doc_index: np.ndarray, scores: np.ndarray) -> None:
+        doc_index = np.asarray(doc_index, dtype=np.int64)
+        scores = np.asarray(scores, dtype=np.float64)
+        valid = doc_index >= 0
+        scores = np.where(valid, scores, -np.inf)
+        tie = np.where(valid, self.tie_key[np.clip(doc_index, 0, None)], np.iinfo(np.int64).max)
+        order = rank_rows(scores, tie)
+        doc_index = np.take_along_axis(doc_index, order, axis=1)
+        scores = np.take_along_axis(scores, order, axis=1)
+        valid = doc_index >= 0
+        ranks = np.cumsum(valid, axis=1)
+        qids = np.repeat(np.asarray(query_ids, dtype=object), valid.sum(axis=1))
+        self._out.write(
+            {
+                "query_id": qids,
+                "doc_id": self.doc_ids[doc_index[valid]],
+                "rank": ranks[valid].astype(np.int32),
+                "score": scores[valid],
+            }
+        )
+
+    def __enter__(self) -> RunWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self._out.__exit__(exc_type, exc, tb)
+
+
+def sort_run(run: pd.DataFrame) -> pd.DataFrame:
+    """Order a run the way trec_eval does and renumber ranks from 1 (input ranks are ignored)."""
+    run = run.sort_values(
+        ["query_id", "score", "doc_id"], ascending=[True, False, False], kind="mergesort"
+    ).reset_index(drop=True)
+    run["rank"] = run.groupby("query_id", sort=False).cumcount().astype(np.int32) + 1
+    return run
+
+
+def write_trec_run(run: pd.DataFrame, path: str | Path, tag: str) -> None:
+    """TREC run export (`qid Q0 docid rank score tag`), scores at full precision so ties survive."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame = pd.DataFrame(
+        {
+            "query_id": run["query_id"],
+            "q0": "Q0",
+            "doc_id": run["doc_id"],
+            "rank": run["rank"],
+            "score": run["score"].astype(np.float64),
+            "tag": tag,
+        }
+    )
+    tmp = _tmp_path(path)
+    frame.to_csv(tmp, sep=" ", header=False, index=False, float_format="%.17g")
+    tmp.replace(path)

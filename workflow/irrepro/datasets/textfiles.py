@@ -1,0 +1,61 @@
+"""Line-numbered reading of (optionally gzipped) text files, with a byte progress bar."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+from tqdm import tqdm
+
+from ..errors import DataError
+
+
+def _open_binary(path: Path):
+    return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
+
+
+def numbered_lines(path: str | Path, progress: bool = True) -> Iterator[tuple[int, str]]:
+    """Yield (line number from 1, line without its newline); undecodable UTF-8 names its line."""
+    path = Path(path)
+    size = path.stat().st_size
+    bar = tqdm(
+        total=size, unit="B", unit_scale=True, desc=path.name, disable=not progress or size < 2**24
+    )
+    with _open_binary(path) as handle, bar:
+        for number, raw in enumerate(handle, start=1):
+            bar.update(len(raw))
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise DataError(f"{path}:{number}", f"not valid UTF-8 ({err.reason})") from None
+            yield number, line.rstrip("\r\n")
+
+
+def tsv_rows(path: str | Path, columns: tuple[int, ...]) -> Iterator[tuple[int, list[str]]]:
+    """Tab-separated rows with one of the allowed column counts; blank lines are skipped."""
+    for number, line in numbered_lines(path):
+        if not line.strip():
+            continue
+        fields = line.split("\t")
+        if len(fields) not in columns:
+            allowed = " or ".join(str(c) for c in columns)
+            raise DataError(
+                f"{path}:{number}", f"expected {allowed} tab-separated columns, found {len(fields)}"
+            )
+        yield number, fields
+
+
+def jsonl_rows(path: str | Path) -> Iterator[tuple[int, dict]]:
+    """One JSON object per line; blank lines are skipped."""
+    for number, line in numbered_lines(path):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise DataError(f"{path}:{number}", f"malformed JSON ({err.msg})") from None
+        if not isinstance(row, dict):
+            raise DataError(f"{path}:{number}", "expected a JSON object")
+        yield number, row

@@ -1,0 +1,20 @@
+"""Rule bm25_retrieve: top-k BM25 run for one split, Parquet and TREC."""
+
+from irrepro.artefacts import QUERIES, RUN, read_table, write_trec_run
+from irrepro.bm25 import BM25Index, retrieve_run
+from irrepro.logs import rule_logging
+
+with rule_logging(snakemake.log[0], snakemake.rule) as log:
+    index = BM25Index(snakemake.input.index)
+    queries = read_table(snakemake.input.queries, QUERIES)
+    retrieve_run(
+        index,
+        queries,
+        snakemake.output.run,
+        depth=snakemake.params.depth,
+        threads=snakemake.threads,
+        batch_size=snakemake.params.batch_size,
+    )
+    run = read_table(snakemake.output.run, RUN)
+    write_trec_run(run, snakemake.output.trec, tag="irrepro-bm25")
+    log.info("%d queries, %d results", run["query_id"].nunique(), len(run))

@@ -1,0 +1,19 @@
+"""Rule table: one results table beside the published numbers, with provenance."""
+
+from irrepro import provenance, tables
+from irrepro.logs import rule_logging
+
+with rule_logging(snakemake.log[0], snakemake.rule):
+    tables.write(
+        snakemake.wildcards.table,
+        list(snakemake.input.metrics),
+        roles=snakemake.params.roles,
+        metrics=snakemake.params.metrics,
+        dataset=snakemake.params.dataset,
+        provenance_record=provenance.collect(
+            snakemake.params.config, snakemake.params.workflow_dir
+        ),
+        markdown_out=snakemake.output.markdown,
+        csv_out=snakemake.output.csv,
+        provenance_out=snakemake.output.provenance,
+    )
