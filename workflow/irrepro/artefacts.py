@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 CORPUS = pa.schema([("doc_id", pa.string()), ("text", pa.string())])
@@ -88,15 +89,23 @@ class ParquetStreamWriter:
             self._tmp.unlink(missing_ok=True)
 
 
-def descending_id_order(doc_ids: np.ndarray) -> np.ndarray:
+def as_string_array(values) -> pa.Array:
+    """Ids as one Arrow string array (cheap to sort and gather, unlike Python objects)."""
+    array = (
+        values if isinstance(values, pa.Array | pa.ChunkedArray) else pa.array(values, pa.string())
+    )
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+
+
+def descending_id_order(doc_ids) -> np.ndarray:
     """For each document, its position when ids are sorted in descending string order.
 
     trec_eval breaks score ties by doc_id descending; ranking by (score, this key) reproduces it
     with integer comparisons only.
     """
-    order = np.argsort(np.asarray(doc_ids, dtype=object).astype(str), kind="stable")[::-1]
+    order = pc.sort_indices(as_string_array(doc_ids), sort_keys=[("x", "descending")])
     key = np.empty(len(order), dtype=np.int64)
-    key[order] = np.arange(len(order))
+    key[order.to_numpy()] = np.arange(len(order))
     return key
 
 
@@ -115,12 +124,12 @@ class RunWriter:
     index of -1 marks padding (fewer than k hits) and is dropped.
     """
 
-    def __init__(self, path: str | Path, doc_ids: np.ndarray):
-        self.doc_ids = np.asarray(doc_ids, dtype=object)
+    def __init__(self, path: str | Path, doc_ids):
+        self.doc_ids = as_string_array(doc_ids)
         self.tie_key = descending_id_order(self.doc_ids)
         self._out = ParquetStreamWriter(path, RUN)
 
-    def add(self, query_ids: list[str], doc_index: np.ndarray, scores: np.ndarray) -> None:
+    def add(self, query_ids, doc_index: np.ndarray, scores: np.ndarray) -> None:
         doc_index = np.asarray(doc_index, dtype=np.int64)
         scores = np.asarray(scores, dtype=np.float64)
         valid = doc_index >= 0
@@ -130,13 +139,14 @@ class RunWriter:
         doc_index = np.take_along_axis(doc_index, order, axis=1)
         scores = np.take_along_axis(scores, order, axis=1)
         valid = doc_index >= 0
-        ranks = np.cumsum(valid, axis=1)
-        qids = np.repeat(np.asarray(query_ids, dtype=object), valid.sum(axis=1))
+        per_query = valid.sum(axis=1)
         self._out.write(
             {
-                "query_id": qids,
-                "doc_id": self.doc_ids[doc_index[valid]],
-                "rank": ranks[valid].astype(np.int32),
+                "query_id": as_string_array(query_ids).take(
+                    pa.array(np.repeat(np.arange(len(per_query)), per_query))
+                ),
+                "doc_id": self.doc_ids.take(pa.array(doc_index[valid])),
+                "rank": np.cumsum(valid, axis=1)[valid].astype(np.int32),
                 "score": scores[valid],
             }
         )

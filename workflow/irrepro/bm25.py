@@ -139,16 +139,12 @@ class BM25Index:
         stats = json.loads((index_dir / PARAMS_FILE).read_text())
         self.params = BM25Params.from_config(stats["params"])
         self.retriever = bm25s.BM25.load(str(index_dir), mmap=True, show_progress=False)
-        self.retriever.backend = (
-            self.params.backend
-            if self.params.backend != "auto"
-            else ("numba" if _numba_available() else "numpy")
+        self.retriever.backend = resolve_backend(
+            self.params.backend, self.retriever.scores["num_docs"]
         )
         self.tokenizer = self.params.tokenizer()
         self.tokenizer.load_vocab(str(index_dir))
-        self.doc_ids = (
-            pq.read_table(index_dir / DOC_IDS_FILE).column("doc_id").to_numpy(zero_copy_only=False)
-        )
+        self.doc_ids = pq.read_table(index_dir / DOC_IDS_FILE).column("doc_id").combine_chunks()
 
     def search(
         self, texts: list[str], depth: int, threads: int = 1
@@ -167,12 +163,19 @@ class BM25Index:
         return documents, np.asarray(scores, dtype=np.float64)
 
 
-def _numba_available() -> bool:
+NUMBA_FROM_DOCUMENTS = 200_000
+
+
+def resolve_backend(backend: str, documents: int) -> str:
+    """`auto`: numba's compiled scoring pays for its few seconds of JIT compilation only on
+    large corpora; numpy is faster below NUMBA_FROM_DOCUMENTS documents."""
+    if backend != "auto":
+        return backend
     try:
         import numba  # noqa: F401
     except ImportError:
-        return False
-    return True
+        return "numpy"
+    return "numba" if documents >= NUMBA_FROM_DOCUMENTS else "numpy"
 
 
 def retrieve_run(

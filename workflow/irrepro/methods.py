@@ -27,6 +27,11 @@ PQ_M = (6, 12, 24, 48, 96)
 TCT_STUDENTS = ("poolavg", "tct-triplet", "tct")
 BIENCODERS = (*WARMUP, "star", *TCT_STUDENTS)
 SPLADE = ("splade-max", "distilsplade", "splade-ensembledistil", "splade-selfdistil")
+ADORE = (
+    *(f"adore-{base}" for base in ADORE_BASES),
+    *(f"adore-bm25neg-pq{m}" for m in PQ_M),
+)
+DENSE_RUNS = (*BIENCODERS, *ADORE)  # methods whose runs are dense retrieval from a faiss index
 NEGATIVE_SOURCES = ("bm25", "bm25neg", "splade-max")  # runs whose train top-k become negatives
 HYBRIDS = {"hybrid-poolavg-bm25": ("poolavg", "bm25"), "hybrid-tct-bm25": ("tct", "bm25")}
 
@@ -47,10 +52,16 @@ _LABELS = {
 _ALL = [
     Method("bm25", "BM25", "bm25", implemented=True),
     # STAR/ADORE (Zhan et al. 2021)
-    *[Method(name, _LABELS[name], "dense") for name in WARMUP],
-    Method("star", "STAR", "star"),
-    *[Method(f"adore-{base}", f"ADORE+{_LABELS[base]}", "adore") for base in ADORE_BASES],
-    *[Method(f"adore-bm25neg-pq{m}", f"ADORE+BM25 Neg, PQ m={m}", "adore") for m in PQ_M],
+    *[Method(name, _LABELS[name], "dense", implemented=True) for name in WARMUP],
+    Method("star", "STAR", "star", implemented=True),
+    *[
+        Method(f"adore-{base}", f"ADORE+{_LABELS[base]}", "adore", implemented=True)
+        for base in ADORE_BASES
+    ],
+    *[
+        Method(f"adore-bm25neg-pq{m}", f"ADORE+BM25 Neg, PQ m={m}", "adore", implemented=True)
+        for m in PQ_M
+    ],
     Method("bert-reranker", "BERT reranker", "rerank"),
     # TCT-ColBERT (Lin et al. 2021)
     Method("colbert", "ColBERT", "tct"),
@@ -75,6 +86,20 @@ def get(name: str) -> Method:
 
 def label(name: str) -> str:
     return METHODS[name].label if name in METHODS else name
+
+
+def dense_index_of(method: str) -> tuple[str, str]:
+    """(model whose document index a dense method searches, index kind): ADORE trains only a
+    query encoder, so `adore-bm25neg-pq24` searches bm25neg's PQ m=24 index."""
+    if method in BIENCODERS:
+        return method, "flat"
+    if method not in ADORE:
+        raise ConfigError(f"{method!r} is not a dense retrieval method")
+    base = method.removeprefix("adore-")
+    for m in PQ_M:
+        if base.endswith(f"-pq{m}"):
+            return base.removesuffix(f"-pq{m}"), f"pq{m}"
+    return base, "flat"
 
 
 def one_of(names) -> str:

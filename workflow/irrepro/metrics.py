@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .errors import ConfigError
 
@@ -54,26 +56,98 @@ def parse_metric(name: str) -> Metric:
     return Metric(name, kind, cutoff)
 
 
-def _ranked(run: pd.DataFrame, queries: pd.Index) -> pd.DataFrame:
-    """The run restricted to judged queries, in trec_eval order, with positions from 1."""
-    run = run.loc[run["query_id"].isin(queries), ["query_id", "doc_id", "score"]]
-    if run.duplicated(["query_id", "doc_id"]).any():
-        dup = run.loc[run.duplicated(["query_id", "doc_id"])].iloc[0]
-        raise ValueError(f"run lists document {dup.doc_id!r} twice for query {dup.query_id!r}")
-    run = run.sort_values(
-        ["query_id", "score", "doc_id"], ascending=[True, False, False], kind="mergesort"
+def _arrow_strings(column: pd.Series) -> pa.Array:
+    array = pa.array(column, type=pa.string())
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+
+
+def _check_unique(query: np.ndarray, doc_ids: pa.Array, run: pd.DataFrame) -> None:
+    codes = doc_ids.dictionary_encode().indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    keys = query.astype(np.int64) * (int(codes.max(initial=0)) + 1) + codes
+    ordered = np.sort(keys)
+    if (ordered[1:] == ordered[:-1]).any():
+        row = int(np.flatnonzero(pd.Series(keys).duplicated().to_numpy())[0])
+        raise ValueError(
+            f"run lists document {run['doc_id'].iloc[row]!r} twice for query "
+            f"{run['query_id'].iloc[row]!r}"
+        )
+
+
+def _trec_eval_order(query: np.ndarray, score: np.ndarray, doc_ids: pa.Array) -> np.ndarray:
+    """Row order by query, score descending, doc_id descending. Strings are compared only
+    inside groups of equal scores, which are few in real runs."""
+    order = np.lexsort((-score, query))
+    q, s = query[order], score[order]
+    same = (q[1:] == q[:-1]) & (s[1:] == s[:-1])
+    if not same.any():
+        return order
+    tied = np.zeros(len(order), bool)
+    tied[1:] |= same
+    tied[:-1] |= same
+    rows = order[tied]
+    group = np.cumsum(np.r_[True, ~same])[tied]
+    by_doc = pc.sort_indices(
+        pa.table({"group": group, "doc": doc_ids.take(pa.array(rows))}),
+        sort_keys=[("group", "ascending"), ("doc", "descending")],
+    ).to_numpy()
+    order[tied] = rows[by_doc]
+    return order
+
+
+@dataclass
+class _Ranked:
+    """The run restricted to judged queries, in trec_eval order, joined with the judgments."""
+
+    query: np.ndarray  # code of the query (index into the sorted judged query ids)
+    position: np.ndarray  # rank from 1 within its query
+    gain: np.ndarray
+    relevant: np.ndarray
+
+
+def _rank(run: pd.DataFrame, qrels: pd.DataFrame, queries: pd.Index, level: int) -> _Ranked:
+    query = queries.get_indexer(run["query_id"])
+    run = run.loc[query >= 0]
+    query = query[query >= 0]
+    doc_ids = _arrow_strings(run["doc_id"])
+    _check_unique(query, doc_ids, run)
+    order = _trec_eval_order(query, run["score"].to_numpy(dtype=float), doc_ids)
+    query = query[order]
+    starts = np.flatnonzero(np.r_[True, query[1:] != query[:-1]])
+    position = np.arange(len(query)) - np.repeat(starts, np.diff(np.r_[starts, len(query)])) + 1
+    # judgments, looked up through the (few) judged documents' codes
+    judged_docs = pd.Index(qrels["doc_id"].unique())
+    stride = len(judged_docs) + 1
+    run_keys = query.astype(np.int64) * stride + judged_docs.get_indexer(run["doc_id"])[order] + 1
+    judged_keys = (
+        queries.get_indexer(qrels["query_id"]).astype(np.int64) * stride
+        + judged_docs.get_indexer(qrels["doc_id"])
+        + 1
     )
-    run = run.assign(position=run.groupby("query_id", sort=False).cumcount() + 1)
-    return run.reset_index(drop=True)
+    by_key = np.argsort(judged_keys)
+    sorted_keys = judged_keys[by_key]
+    found = np.clip(np.searchsorted(sorted_keys, run_keys), 0, len(sorted_keys) - 1)
+    hit = sorted_keys[found] == run_keys
+    grade = np.where(hit, qrels["relevance"].to_numpy()[by_key][found], 0)
+    return _Ranked(query, position, np.clip(grade, 0, None).astype(float), hit & (grade >= level))
 
 
-def _ideal_dcg(qrels: pd.DataFrame, cutoff: int | None) -> pd.Series:
-    gains = qrels.loc[qrels["gain"] > 0, ["query_id", "gain"]]
-    gains = gains.sort_values(["query_id", "gain"], ascending=[True, False], kind="mergesort")
-    position = gains.groupby("query_id", sort=False).cumcount() + 1
-    keep = position <= cutoff if cutoff else np.ones(len(gains), bool)
-    discounted = gains["gain"][keep] / np.log2(position[keep] + 1)
-    return discounted.groupby(gains["query_id"][keep]).sum()
+def _ideal_dcg(qrels: pd.DataFrame, queries: pd.Index, cutoff: int | None) -> np.ndarray:
+    gains = qrels["relevance"].clip(lower=0).to_numpy(dtype=float)
+    query = queries.get_indexer(qrels["query_id"])
+    keep = gains > 0
+    gains, query = gains[keep], query[keep]
+    order = np.lexsort((-gains, query))
+    gains, query = gains[order], query[order]
+    starts = np.flatnonzero(np.r_[True, query[1:] != query[:-1]]) if len(query) else np.array([])
+    position = np.arange(len(query)) - np.repeat(starts, np.diff(np.r_[starts, len(query)])) + 1
+    within = position <= cutoff if cutoff else np.ones(len(position), bool)
+    return np.bincount(
+        query[within], weights=gains[within] / np.log2(position[within] + 1), minlength=len(queries)
+    )
+
+
+def _safe_divide(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    return np.divide(numerator, denominator, out=np.zeros(len(numerator)), where=denominator > 0)
 
 
 def evaluate(
@@ -81,55 +155,47 @@ def evaluate(
 ) -> pd.DataFrame:
     """Per-query values, one row per query in `qrels` (sorted by id), one column per metric."""
     parsed = [parse_metric(name) for name in metrics]
-    qrels = qrels.loc[:, ["query_id", "doc_id", "relevance"]].copy()
-    qrels["gain"] = qrels["relevance"].clip(lower=0).astype(float)
-    qrels["relevant"] = qrels["relevance"] >= relevance_level
-    queries = pd.Index(sorted(qrels["query_id"].unique()), name="query_id")
-    num_relevant = qrels.groupby("query_id")["relevant"].sum().reindex(queries, fill_value=0)
-
-    ranked = _ranked(run, queries).merge(
-        qrels[["query_id", "doc_id", "gain", "relevant"]], on=["query_id", "doc_id"], how="left"
+    queries = pd.Index(np.sort(qrels["query_id"].unique()), name="query_id")
+    n = len(queries)
+    ranked = _rank(run, qrels, queries, relevance_level)
+    num_relevant = np.bincount(
+        queries.get_indexer(qrels["query_id"]),
+        weights=(qrels["relevance"] >= relevance_level).to_numpy(dtype=float),
+        minlength=n,
     )
-    ranked["gain"] = ranked["gain"].fillna(0.0)
-    ranked["relevant"] = ranked["relevant"].astype("boolean").fillna(False).astype(bool)
-    position = ranked["position"].to_numpy()
-    relevant = ranked["relevant"].to_numpy()
-    by_query = ranked["query_id"]
 
-    def per_query(values: np.ndarray) -> pd.Series:
-        return pd.Series(values).groupby(by_query.to_numpy()).sum().reindex(queries, fill_value=0.0)
+    def per_query(values: np.ndarray) -> np.ndarray:
+        return np.bincount(ranked.query, weights=values, minlength=n)
 
-    denominator = num_relevant.to_numpy().astype(float)
     out = pd.DataFrame(index=queries)
     for metric in parsed:
-        within = position <= metric.cutoff if metric.cutoff else np.ones(len(position), bool)
-        hits = relevant & within
+        within = ranked.position <= (metric.cutoff or np.inf)
+        hits = ranked.relevant & within
         if metric.kind == "mrr":
-            first = pd.Series(np.where(hits, position, np.inf)).groupby(by_query.to_numpy()).min()
-            values = (1.0 / first).reindex(queries, fill_value=0.0)
+            first = np.full(n, np.inf)
+            np.minimum.at(first, ranked.query[hits], ranked.position[hits])
+            values = 1.0 / first
         elif metric.kind == "recall":
-            found = per_query(hits.astype(float)).to_numpy()
-            values = np.divide(found, denominator, out=np.zeros_like(found), where=denominator > 0)
+            values = _safe_divide(per_query(hits.astype(float)), num_relevant)
         elif metric.kind == "precision":
             values = per_query(hits.astype(float)) / metric.cutoff
         elif metric.kind == "map":
-            hits_so_far = pd.Series(relevant.astype(float)).groupby(by_query.to_numpy()).cumsum()
-            precision = np.where(hits, hits_so_far.to_numpy() / position, 0.0)
-            total = per_query(precision).to_numpy()
-            values = np.divide(total, denominator, out=np.zeros_like(total), where=denominator > 0)
+            hits_so_far = _cumsum_by_query(ranked.relevant.astype(float), ranked.position)
+            precision = np.where(hits, hits_so_far / ranked.position, 0.0)
+            values = _safe_divide(per_query(precision), num_relevant)
         else:  # ndcg
-            dcg = per_query(
-                np.where(within, ranked["gain"].to_numpy() / np.log2(position + 1), 0.0)
-            )
-            ideal = _ideal_dcg(qrels, metric.cutoff).reindex(queries, fill_value=0.0)
-            values = np.divide(
-                dcg.to_numpy(),
-                ideal.to_numpy(),
-                out=np.zeros(len(queries)),
-                where=ideal.to_numpy() > 0,
-            )
+            discounted = np.where(within, ranked.gain / np.log2(ranked.position + 1), 0.0)
+            values = _safe_divide(per_query(discounted), _ideal_dcg(qrels, queries, metric.cutoff))
         out[metric.name] = np.asarray(values, dtype=float)
     return out.reset_index()
+
+
+def _cumsum_by_query(values: np.ndarray, position: np.ndarray) -> np.ndarray:
+    """Running sum restarting where a new query starts (position 1)."""
+    total = np.cumsum(values)
+    starts = np.flatnonzero(position == 1)
+    offsets = np.repeat(total[starts] - values[starts], np.diff(np.r_[starts, len(values)]))
+    return total - offsets
 
 
 def aggregate(per_query: pd.DataFrame) -> dict[str, float]:

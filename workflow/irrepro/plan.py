@@ -81,17 +81,26 @@ class Plan:
     def metric_file(self, method: str, split: str) -> str:
         return self.path("metrics", method, f"{split}.json")
 
-    def table_inputs(self, table: str) -> list[str]:
-        """Metric summaries a table reads: its methods that this config runs, on mapped splits."""
+    def table_inputs(self, table: str) -> dict[str, list[str]]:
+        """What a table reads, limited to the methods this config runs: metric summaries on
+        the mapped splits, trained model folders (training cost), index stats (size)."""
         if table == SUMMARY:
-            return [self.metric_file(m, s) for m in self.methods for s in self.eval_splits]
+            metrics = [self.metric_file(m, s) for m in self.methods for s in self.eval_splits]
+            return {"metrics": metrics, "models": [], "indexes": []}
         spec = tables.get_table(table)
-        splits = {self.roles[c.role] for c in spec.columns if self.roles.get(c.role)}
-        return sorted(
-            self.metric_file(method, split)
-            for method in spec.methods() & set(self.methods)
-            for split in splits
-        )
+        run = set(self.methods)
+        splits = {self.roles[role] for role in spec.roles() if self.roles.get(role)}
+        indexes = {
+            self.path("index", base, f"{kind}.json")
+            for base, kind in map(methods.dense_index_of, spec.methods("index") & run)
+        }
+        return {
+            "metrics": sorted(
+                self.metric_file(m, s) for m in spec.methods("metrics") & run for s in splits
+            ),
+            "models": sorted(self.path("models", m) for m in spec.methods("training") & run),
+            "indexes": sorted(indexes),
+        }
 
     def table_files(self) -> list[str]:
         return [

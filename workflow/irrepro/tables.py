@@ -22,19 +22,24 @@ from .errors import ConfigError
 NOT_RUN = "not run"
 NOT_IN_PIPELINE = "not in pipeline"
 NO_SPLIT = "–"
+SOURCES = ("metrics", "index", "training")
 
 
 @dataclass(frozen=True)
 class Column:
-    role: str
-    metric: str
+    """A metric on a split role (`dev`, `test`), or a fact of an artefact: `index` gb,
+    `training` gpus / hours."""
+
     label: str
+    source: str = "metrics"
+    role: str | None = None
+    metric: str | None = None
     method_suffix: str = ""
 
 
 @dataclass(frozen=True)
 class Row:
-    method: str | None
+    methods: tuple[str, ...]  # none: not in pipeline; several: their training cost summed
     label: str
     published: tuple[float | None, ...]
 
@@ -47,19 +52,43 @@ class TableSpec:
     columns: tuple[Column, ...]
     rows: tuple[Row, ...]
 
-    def cell_method(self, row: Row, column: Column) -> str | None:
-        return None if row.method is None else row.method + column.method_suffix
+    def cell_methods(self, row: Row, column: Column) -> tuple[str, ...]:
+        return tuple(method + column.method_suffix for method in row.methods)
 
-    def methods(self) -> set[str]:
+    def methods(self, source: str | None = None) -> set[str]:
         return {
-            self.cell_method(row, column)
+            method
             for row in self.rows
             for column in self.columns
-            if row.method is not None
+            if source is None or column.source == source
+            for method in self.cell_methods(row, column)
         }
 
     def metrics(self) -> set[str]:
-        return {column.metric for column in self.columns}
+        return {c.metric for c in self.columns if c.source == "metrics"}
+
+    def roles(self) -> set[str]:
+        return {c.role for c in self.columns if c.source == "metrics"}
+
+
+def _column(raw: dict) -> Column:
+    source = raw.get("source", "metrics")
+    if source not in SOURCES:
+        raise ValueError(f"published.yaml: unknown column source {source!r}")
+    default = f"{raw['role']} {raw['metric']}" if source == "metrics" else raw["metric"]
+    return Column(
+        raw.get("label", default),
+        source,
+        raw.get("role"),
+        raw["metric"],
+        raw.get("method_suffix", ""),
+    )
+
+
+def _row(raw: dict) -> Row:
+    method = raw["method"]
+    methods = () if method is None else tuple([method] if isinstance(method, str) else method)
+    return Row(methods, raw["label"], tuple(raw["published"]))
 
 
 @cache
@@ -67,24 +96,20 @@ def published_tables() -> dict[str, TableSpec]:
     raw = yaml.safe_load(Path(__file__).with_name("published.yaml").read_text())
     tables = {}
     for name, spec in raw.items():
-        columns = tuple(
-            Column(
-                c["role"],
-                c["metric"],
-                c.get("label", f"{c['role']} {c['metric']}"),
-                c.get("method_suffix", ""),
-            )
-            for c in spec["columns"]
+        table = TableSpec(
+            name,
+            spec["title"],
+            spec["paper"],
+            tuple(_column(c) for c in spec["columns"]),
+            tuple(_row(r) for r in spec["rows"]),
         )
-        rows = tuple(Row(r["method"], r["label"], tuple(r["published"])) for r in spec["rows"])
-        for row in rows:
-            if len(row.published) != len(columns):
+        for row in table.rows:
+            if len(row.published) != len(table.columns):
                 raise ValueError(f"published.yaml {name}/{row.label}: one number per column")
-            for column in columns:
-                method = None if row.method is None else row.method + column.method_suffix
-                if method is not None and method not in method_registry.METHODS:
-                    raise ValueError(f"published.yaml {name}: unknown method {method!r}")
-        tables[name] = TableSpec(name, spec["title"], spec["paper"], columns, rows)
+        unknown = table.methods() - set(method_registry.METHODS)
+        if unknown:
+            raise ValueError(f"published.yaml {name}: unknown methods {sorted(unknown)}")
+        tables[name] = table
     return tables
 
 
@@ -95,43 +120,70 @@ def get_table(name: str) -> TableSpec:
     return tables[name]
 
 
-def load_results(metric_files: list[str | Path]) -> dict[tuple[str, str], dict[str, float]]:
-    """{(method, split): {metric: value}} from the evaluate rule's JSON summaries."""
-    results = {}
+@dataclass
+class Measurements:
+    """Everything tables read: metric summaries, training costs, index sizes."""
+
+    metrics: dict[tuple[str, str], dict[str, float]]
+    training: dict[str, dict]
+    indexes: dict[tuple[str, str], dict]
+
+    def value(
+        self, column: Column, methods: tuple[str, ...], roles: dict[str, str | None]
+    ) -> tuple[float | None, str]:
+        """(value, "ok") or (None, the reason a cell is empty)."""
+        if not methods:
+            return None, NOT_IN_PIPELINE
+        if column.source == "metrics":
+            split = roles.get(column.role)
+            if split is None:
+                return None, NO_SPLIT
+            found = self.metrics.get((methods[0], split), {})
+            return (found[column.metric], "ok") if column.metric in found else (None, NOT_RUN)
+        if column.source == "training":
+            if any(m not in self.training for m in methods):
+                return None, NOT_RUN
+            costs = [self.training[m] for m in methods]
+            if column.metric == "hours":
+                return sum(c["seconds"] for c in costs) / 3600, "ok"
+            return float(max(c["gpus"] for c in costs)), "ok"
+        key = method_registry.dense_index_of(methods[0])
+        if key not in self.indexes:
+            return None, NOT_RUN
+        return self.indexes[key]["bytes"] / 1e9, "ok"
+
+
+def load_measurements(metric_files=(), model_dirs=(), index_stats=()) -> Measurements:
+    """From the evaluate rule's JSON summaries, models' training.json and indexes' stats."""
+    metrics = {}
     for path in metric_files:
         summary = json.loads(Path(path).read_text())
-        results[(summary["method"], summary["split"])] = summary["metrics"]
-    return results
+        metrics[(summary["method"], summary["split"])] = summary["metrics"]
+    training = {
+        Path(d).name: json.loads((Path(d) / "training.json").read_text()) for d in model_dirs
+    }
+    indexes = {
+        (Path(p).parent.name, Path(p).stem): json.loads(Path(p).read_text()) for p in index_stats
+    }
+    return Measurements(metrics, training, indexes)
 
 
-def build(
-    spec: TableSpec,
-    results: dict[tuple[str, str], dict[str, float]],
-    roles: dict[str, str | None],
-) -> pd.DataFrame:
+def build(spec: TableSpec, found: Measurements, roles: dict[str, str | None]) -> pd.DataFrame:
     """Long table: one row per (method row, column) with ours, published, delta and status."""
     records = []
     for row in spec.rows:
         for column, published in zip(spec.columns, row.published, strict=True):
-            method = spec.cell_method(row, column)
-            split = roles.get(column.role)
-            ours, status = None, "ok"
-            if method is None:
-                status = NOT_IN_PIPELINE
-            elif split is None:
-                status = NO_SPLIT
-            elif (method, split) not in results or column.metric not in results[(method, split)]:
-                status = NOT_RUN
-            else:
-                ours = results[(method, split)][column.metric]
+            methods = spec.cell_methods(row, column)
+            ours, status = found.value(column, methods, roles)
             delta = ours - published if ours is not None and published is not None else None
             records.append(
                 {
                     "table": spec.name,
                     "row": row.label,
-                    "method": method,
+                    "method": "+".join(methods) or None,
                     "column": column.label,
-                    "split": split,
+                    "source": column.source,
+                    "split": roles.get(column.role) if column.source == "metrics" else None,
                     "metric": column.metric,
                     "ours": ours,
                     "published": published,
@@ -142,9 +194,12 @@ def build(
     return pd.DataFrame.from_records(records)
 
 
-def _number(value: float | None, signed: bool = False) -> str:
+def _number(value: float | None, signed: bool = False, metric: bool = True) -> str:
+    """Metrics to 3 decimals as the papers print them; hours, GPUs and GB to 3 digits."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
+    if not metric:
+        return f"{value:+.3g}" if signed else f"{value:.3g}"
     return f"{value:+.3f}" if signed else f"{value:.3f}"
 
 
@@ -168,8 +223,13 @@ def markdown(spec: TableSpec, long: pd.DataFrame, caption: str, footer: str) -> 
         part = long[long["row"] == row.label]
         for column in spec.columns:
             cell = part[part["column"] == column.label].iloc[0]
-            ours = _number(cell.ours) if cell.status == "ok" else cell.status
-            cells += [ours, _number(cell.published), _number(cell.delta, signed=True)]
+            metric = column.source == "metrics"
+            ours = _number(cell.ours, metric=metric) if cell.status == "ok" else cell.status
+            cells += [
+                ours,
+                _number(cell.published, metric=metric),
+                _number(cell.delta, signed=True, metric=metric),
+            ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines + ["", footer, ""])
 
@@ -221,7 +281,7 @@ def roles_caption(dataset: str, roles: dict[str, str | None]) -> str:
 
 def write(
     name: str,
-    metric_files: list[str],
+    found: Measurements,
     roles: dict[str, str | None],
     metrics: list[str],
     dataset: str,
@@ -233,14 +293,13 @@ def write(
     """Write one table (a paper table, or `summary`) as Markdown, CSV and provenance JSON."""
     from .provenance import markdown_footer
 
-    results = load_results(metric_files)
     footer = markdown_footer(provenance_record)
     if name == "summary":
-        frame = summary(results, metrics)
+        frame = summary(found.metrics, metrics)
         text = summary_markdown(frame, metrics, f"Dataset `{dataset}`.", footer)
     else:
         spec = get_table(name)
-        frame = build(spec, results, roles)
+        frame = build(spec, found, roles)
         text = markdown(spec, frame, roles_caption(dataset, roles), footer)
     Path(markdown_out).parent.mkdir(parents=True, exist_ok=True)
     Path(markdown_out).write_text(text)

@@ -38,3 +38,27 @@ def run_depth(wildcards):
 
 wildcard_constraints:
     split="|".join(PLAN.splits),
+
+
+def dense_training(method):
+    """A dense method's training settings: the shared `dense.train` with its own overrides."""
+    return {**config["dense"]["train"], **config["dense"]["methods"].get(method, {})}
+
+
+def dense_retrieval_inputs(wildcards):
+    """Query encoder, and the index and embeddings of the model whose documents it searches."""
+    base, kind = M.dense_index_of(wildcards.method)
+    return {
+        "model": f"{R}/models/{wildcards.method}",
+        "index": f"{R}/index/{base}/{kind}.faiss",
+        "embeddings": f"{R}/embeddings/{base}",
+    }
+
+
+def adore_inputs(wildcards):
+    base, kind = M.dense_index_of(wildcards.method)
+    return {
+        "doc_encoder": f"{R}/models/{base}",
+        "embeddings": f"{R}/embeddings/{base}",
+        "index": f"{R}/index/{base}/{kind}.faiss",
+    }

@@ -1,5 +1,5 @@
-# Dense retrieval (STAR/ADORE paper, issue #3): warm-up bi-encoders, corpus encoding, faiss
-# indexes and retrieval. Declared so the DAG is complete; the scripts land with issue #3.
+# Dense retrieval (STAR/ADORE paper): warm-up bi-encoders, corpus encoding, faiss indexes and
+# retrieval. Settings come from the `dense` config section; GPUs and threads from profiles.
 
 
 rule train_warmup:
@@ -10,8 +10,9 @@ rule train_warmup:
     output:
         directory(f"{R}/models/{{method}}"),
     params:
-        stage="warm-up dense training (In-Batch / Rand / BM25 Neg)",
-        issue="issue #3",
+        encoder=config["dense"]["encoder"],
+        training=lambda wc: dense_training(wc.method),
+        checkpoints=lambda wc: f"{R}/checkpoints/{wc.method}",
     wildcard_constraints:
         method=M.one_of(M.WARMUP),
     log:
@@ -21,7 +22,7 @@ rule train_warmup:
     conda:
         GPU_ENV
     script:
-        "../scripts/not_implemented.py"
+        "../scripts/train_biencoder.py"
 
 
 rule encode_corpus:
@@ -31,8 +32,10 @@ rule encode_corpus:
     output:
         directory(f"{R}/embeddings/{{method}}"),
     params:
-        stage="corpus encoding",
-        issue="issue #3",
+        max_length=config["dense"]["encoder"]["passage_length"],
+        batch_size=config["dense"]["encode_batch_size"],
+        shard_size=config["dense"]["shard_size"],
+        work_dir=lambda wc: f"{R}/work/embeddings/{wc.method}",
     wildcard_constraints:
         method=M.one_of(M.BIENCODERS),
     log:
@@ -42,20 +45,18 @@ rule encode_corpus:
     conda:
         GPU_ENV
     script:
-        "../scripts/not_implemented.py"
+        "../scripts/encode_corpus.py"
 
 
 rule build_dense_index:
     input:
         f"{R}/embeddings/{{method}}",
     output:
-        f"{R}/index/{{method}}/{{kind}}.faiss",
-    params:
-        stage="faiss index building (flat, PQ)",
-        issue="issue #3",
+        index=f"{R}/index/{{method}}/{{kind}}.faiss",
+        stats=f"{R}/index/{{method}}/{{kind}}.json",
     wildcard_constraints:
         method=M.one_of(M.BIENCODERS),
-        kind=r"flat|pq\d+",
+        kind=r"flat|pq\d+|ivf\d+-(flat|pq\d+)",
     log:
         f"{R}/logs/build_dense_index/{{method}}/{{kind}}.log",
     benchmark:
@@ -63,23 +64,21 @@ rule build_dense_index:
     conda:
         GPU_ENV
     script:
-        "../scripts/not_implemented.py"
+        "../scripts/build_dense_index.py"
 
 
 rule dense_retrieve:
     input:
-        model=f"{R}/models/{{method}}",
-        index=f"{R}/index/{{method}}/flat.faiss",
+        unpack(dense_retrieval_inputs),
         queries=f"{R}/data/queries/{{split}}.parquet",
     output:
         run=f"{R}/runs/{{method}}/{{split}}.parquet",
         trec=f"{R}/runs/{{method}}/{{split}}.trec",
     params:
         depth=run_depth,
-        stage="dense retrieval",
-        issue="issue #3",
+        max_length=config["dense"]["encoder"]["query_length"],
     wildcard_constraints:
-        method=M.one_of(M.BIENCODERS),
+        method=M.one_of(M.DENSE_RUNS),
     log:
         f"{R}/logs/dense_retrieve/{{method}}/{{split}}.log",
     benchmark:
@@ -87,4 +86,4 @@ rule dense_retrieve:
     conda:
         GPU_ENV
     script:
-        "../scripts/not_implemented.py"
+        "../scripts/dense_retrieve.py"

@@ -1,4 +1,5 @@
-# STAR (issue #3): static hard negatives from the warm-up model + in-batch random negatives.
+# STAR: one static hard negative per query (the warm-up model's top-200 minus positives) and
+# the batch's positives as random negatives, initialised from the warm-up (BM25 Neg) model.
 
 
 rule train_star:
@@ -10,8 +11,9 @@ rule train_star:
     output:
         directory(f"{R}/models/star"),
     params:
-        stage="STAR training",
-        issue="issue #3",
+        encoder=config["dense"]["encoder"],
+        training=dense_training("star"),
+        checkpoints=f"{R}/checkpoints/star",
     log:
         f"{R}/logs/train/star.log",
     benchmark:
@@ -19,4 +21,4 @@ rule train_star:
     conda:
         GPU_ENV
     script:
-        "../scripts/not_implemented.py"
+        "../scripts/train_biencoder.py"

@@ -3,7 +3,7 @@
 
 rule table:
     input:
-        metrics=lambda wc: PLAN.table_inputs(wc.table),
+        unpack(lambda wc: PLAN.table_inputs(wc.table)),
     output:
         markdown=report(
             f"{R}/tables/{{table}}.md",

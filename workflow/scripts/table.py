@@ -6,7 +6,9 @@ from irrepro.logs import rule_logging
 with rule_logging(snakemake.log[0], snakemake.rule):
     tables.write(
         snakemake.wildcards.table,
-        list(snakemake.input.metrics),
+        tables.load_measurements(
+            snakemake.input.metrics, snakemake.input.models, snakemake.input.indexes
+        ),
         roles=snakemake.params.roles,
         metrics=snakemake.params.metrics,
         dataset=snakemake.params.dataset,

@@ -67,6 +67,7 @@ def prepare(
     source = spec["source"]
     splits = split_names(spec)
     manifest = {"source": source, "corpus": {}, "splits": {}}
+    sources = {}  # split -> (queries file, qrels file), named when a split turns out empty
     if source == "demo":
         world = demo.DemoWorld(demo.DemoSpec.from_config(spec))
         corpus_records = world.corpus()
@@ -79,6 +80,9 @@ def prepare(
         files = _local_splits(spec)
         corpus_records = local.corpus_records(corpus_file, join_title)
         manifest["corpus"]["file"] = str(corpus_file)
+        for name, (queries_file, qrels_file) in files.items():
+            judged = f" (the queries judged in {qrels_file})" if fmt == "beir" else ""
+            sources[name] = (f"{queries_file}{judged}", str(qrels_file))
 
         def split_records(name):
             qrels = list(local.qrel_records(fmt, files[name]))
@@ -101,13 +105,15 @@ def prepare(
     corpus_ids = read_corpus_ids(corpus_out)
     for name in splits:
         query_records, qrel_records = split_records(name)
-        queries = write_queries(query_records, queries_out[name])
+        queries_from, qrels_from = sources.get(name, (None, None))
+        queries = write_queries(query_records, queries_out[name], source=queries_from)
         qrels = write_qrels(
             qrel_records,
             qrels_out[name],
             corpus_ids,
             queries["query_id"],
             unknown_docs=spec.get("qrels_unknown_docs", "error"),
+            source=qrels_from,
         )
         unjudged = len(set(queries["query_id"]) - set(qrels["query_id"]))
         if unjudged:

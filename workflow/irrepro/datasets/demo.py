@@ -44,14 +44,14 @@ class DemoSpec:
     """Sizes and knobs of the generator; every field is a config key under datasets.demo."""
 
     seed: int = 13
-    n_passages: int = 4000
-    n_train: int = 2000
+    n_passages: int = 3000
+    n_train: int = 1500
     n_dev: int = 200
     n_test: int = 30
     n_topics: int = 16
     key_terms: int = 3
     mismatch: float = 0.5
-    passage_length: tuple[int, int] = (30, 60)
+    passage_length: tuple[int, int] = (20, 40)
     # body words: own topic's common words, other specific words of the own topic,
     # a second topic's common words, background words
     mix: tuple[float, float, float, float] = (0.3, 0.05, 0.1, 0.55)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from ..errors import ConfigError, DataError
-from .textfiles import jsonl_rows, numbered_lines, tsv_rows
+from .textfiles import jsonl_rows, numbered_lines, peek, tsv_rows
 from .writer import QrelRecord, TextRecord, check_id, parse_relevance
 
 FORMATS = ("msmarco", "beir", "trec")
@@ -211,15 +211,18 @@ def _trec_docs(path: Path) -> Iterator[TextRecord]:
 def query_records(
     fmt: str, files: SplitFiles, topic_field: str = "title", only: set[str] | None = None
 ) -> Iterator[TextRecord]:
-    """A split's queries; `only` keeps the ids judged in the split (BEIR's shared queries file)."""
+    """A split's queries; `only` keeps the ids judged in the split (BEIR's shared queries file).
+
+    A topics file is TSV when named so or when it does not start with a tag.
+    """
     name = _strip_gz(files.queries.name)
-    if name.endswith(".tsv"):
+    if name.endswith((".jsonl", ".json")):
+        records = _jsonl_queries(files.queries)
+    elif name.endswith(".tsv") or not peek(files.queries).lstrip().startswith("<"):
         records = (
             TextRecord(fields[0], fields[1], str(files.queries), line)
             for line, fields in tsv_rows(files.queries, (2,))
         )
-    elif name.endswith((".jsonl", ".json")):
-        records = _jsonl_queries(files.queries)
     else:
         records = _trec_topics(files.queries, topic_field)
     for record in records:
@@ -246,9 +249,7 @@ def _trec_topics(path: Path, field: str) -> Iterator[TextRecord]:
     """Classic TREC topics (<top><num><title><desc><narr>), or the <DOC><DOCNO> variant of CACM."""
     if field not in _TOPIC_FIELDS:
         raise ConfigError(f"topic_field must be one of {', '.join(_TOPIC_FIELDS)}, not {field!r}")
-    with open(path, encoding="utf-8", errors="replace") as handle:
-        head = handle.read(4096).lower()
-    if "<top>" not in head:
+    if "<top>" not in peek(path).lower():
         for line, block in _sgml_blocks(path, "DOC", "DOC"):
             match = _DOCNO.search(block)
             if match is None:

@@ -12,8 +12,14 @@ from tqdm import tqdm
 from ..errors import DataError
 
 
-def _open_binary(path: Path):
+def open_binary(path: Path):
     return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
+
+
+def peek(path: Path, size: int = 4096) -> str:
+    """The start of a (possibly gzipped) text file, to tell formats apart."""
+    with open_binary(path) as handle:
+        return handle.read(size).decode("utf-8", errors="replace")
 
 
 def numbered_lines(path: str | Path, progress: bool = True) -> Iterator[tuple[int, str]]:
@@ -23,7 +29,7 @@ def numbered_lines(path: str | Path, progress: bool = True) -> Iterator[tuple[in
     bar = tqdm(
         total=size, unit="B", unit_scale=True, desc=path.name, disable=not progress or size < 2**24
     )
-    with _open_binary(path) as handle, bar:
+    with open_binary(path) as handle, bar:
         for number, raw in enumerate(handle, start=1):
             bar.update(len(raw))
             try:

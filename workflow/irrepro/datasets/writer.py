@@ -118,8 +118,13 @@ def write_corpus(records: Iterable[TextRecord], path: str | Path, batch_size: in
     return len(ids)
 
 
-def write_queries(records: Iterable[TextRecord], path: str | Path) -> pd.DataFrame:
-    """Write a split's queries; an empty query or a repeated id is an error."""
+def write_queries(
+    records: Iterable[TextRecord], path: str | Path, source: str | None = None
+) -> pd.DataFrame:
+    """Write a split's queries; an empty query or a repeated id is an error.
+
+    `source` (the input the records come from) is what an error for no queries at all names.
+    """
     origins = _Origins()
     ids, texts = [], []
     for record in records:
@@ -131,7 +136,7 @@ def write_queries(records: Iterable[TextRecord], path: str | Path) -> pd.DataFra
         origins.add(record.file, record.line)
     queries = pd.DataFrame({"query_id": ids, "text": texts})
     if queries.empty:
-        raise DataError(str(path), "no queries")
+        raise DataError(source or str(path), "no queries")
     _raise_first_duplicate(queries[["query_id"]], origins, "query_id")
     write_table(queries, path, QUERIES)
     return queries
@@ -146,6 +151,7 @@ def write_qrels(
     corpus_ids: pa.Array,
     query_ids: Iterable[str],
     unknown_docs: str = "error",
+    source: str | None = None,
 ) -> pd.DataFrame:
     """Write a split's judgments after checking every query and document they name exists.
 
@@ -168,7 +174,7 @@ def write_qrels(
         origins.add(record.file, record.line)
     qrels = pd.DataFrame(rows, columns=["query_id", "doc_id", "relevance"])
     if qrels.empty:
-        raise DataError(str(path), "no relevance judgments")
+        raise DataError(source or str(path), "no relevance judgments")
     _raise_first_duplicate(qrels[["query_id", "doc_id"]], origins, "judgment for query/doc")
     known_queries = set(query_ids)
     unknown_query = ~qrels["query_id"].isin(known_queries).to_numpy()

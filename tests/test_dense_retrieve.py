@@ -1,0 +1,72 @@
+"""Dense runs: the ranking of a brute-force inner product, written the way trec_eval reads it."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from irrepro.artefacts import RUN, read_table
+from irrepro.dense.index import build_index
+from irrepro.dense.model import BiEncoder
+from irrepro.dense.retrieve import dense_run
+
+MAX_LENGTH = 16
+WORDS = ["dense", "retrieval", "hard", "negative", "passage", "query", "index", "rank", "star"]
+
+
+@pytest.fixture(scope="module")
+def setup():
+    rng = np.random.default_rng(3)
+    passages = [" ".join(rng.choice(WORDS, size=rng.integers(2, 12))) for _ in range(30)]
+    texts = [" ".join(rng.choice(WORDS, size=rng.integers(1, 5))) for _ in range(7)]
+    queries = pd.DataFrame({"query_id": [f"q{i}" for i in range(7)], "text": texts})
+    encoder = BiEncoder.from_backbone("tiny", pooling="mean")  # random CLS vectors all but tie
+    embeddings = encoder.encode(passages, MAX_LENGTH)
+    doc_ids = np.array([f"d{i}" for i in range(30)], dtype=object)
+    return encoder, embeddings, doc_ids, queries
+
+
+def brute_force(encoder, embeddings, doc_ids, queries, depth):
+    scores = encoder.encode(queries["text"].tolist(), MAX_LENGTH) @ embeddings.T
+    order = np.argsort(-scores, axis=1, kind="stable")[:, :depth]
+    return {q: doc_ids[row].tolist() for q, row in zip(queries["query_id"], order, strict=True)}
+
+
+def ranked_docs(run: pd.DataFrame) -> dict:
+    return run.groupby("query_id", sort=False)["doc_id"].agg(list).to_dict()
+
+
+def test_dense_run_is_the_brute_force_ranking(setup, tmp_path):
+    encoder, embeddings, doc_ids, queries = setup
+    index = build_index(embeddings, "flat")
+    dense_run(encoder, index, doc_ids, queries, tmp_path / "run.parquet", 10, MAX_LENGTH, 3)
+    run = read_table(tmp_path / "run.parquet", RUN)
+    assert ranked_docs(run) == brute_force(encoder, embeddings, doc_ids, queries, 10)
+    ranks = run.groupby("query_id")["rank"].agg(list)
+    assert all(r == list(range(1, 11)) for r in ranks)
+    assert run.groupby("query_id")["score"].is_monotonic_decreasing.all()
+
+
+def test_depth_is_capped_by_the_corpus_size(setup, tmp_path):
+    encoder, embeddings, doc_ids, queries = setup
+    index = build_index(embeddings, "flat")
+    dense_run(encoder, index, doc_ids, queries, tmp_path / "run.parquet", 1000, MAX_LENGTH)
+    run = read_table(tmp_path / "run.parquet", RUN)
+    assert (run.groupby("query_id").size() == 30).all()
+    assert run["rank"].min() == 1 and run["rank"].max() == 30
+
+
+def test_doc_ids_must_name_every_index_row(setup, tmp_path):
+    encoder, embeddings, doc_ids, queries = setup
+    with pytest.raises(ValueError, match="29 doc ids"):
+        dense_run(
+            encoder, build_index(embeddings, "flat"), doc_ids[:29], queries, tmp_path / "r", 5, 8
+        )
+    assert not list(tmp_path.iterdir())
+
+
+def test_ivf_index_probing_every_list_gives_the_exact_run(setup, tmp_path):
+    encoder, embeddings, doc_ids, queries = setup
+    index = build_index(embeddings, "ivf4-flat")
+    dense_run(encoder, index, doc_ids, queries, tmp_path / "run.parquet", 10, MAX_LENGTH, nprobe=4)
+    run = read_table(tmp_path / "run.parquet", RUN)
+    assert ranked_docs(run) == brute_force(encoder, embeddings, doc_ids, queries, 10)

@@ -1,0 +1,122 @@
+"""Config validation (JSON schema + semantic checks) and what a config asks Snakemake to build."""
+
+import copy
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+from snakemake.utils import validate
+
+from irrepro.errors import ConfigError
+from irrepro.plan import Plan
+
+ROOT = Path(__file__).resolve().parents[1]
+SCHEMA = str(ROOT / "workflow" / "schemas" / "config.schema.yaml")
+
+
+def load(name: str) -> dict:
+    config = yaml.safe_load((ROOT / "config" / name).read_text())
+    validate(config, SCHEMA)
+    return config
+
+
+def test_demo_config_plan():
+    plan = Plan(load("config.yaml"))
+    assert plan.splits == ["train", "dev", "test"]
+    assert plan.eval_splits == ["dev", "test"]
+    assert plan.roles == {"dev": "dev", "test": "test"}
+    assert plan.relevance_level("test") == 2 and plan.relevance_level("dev") == 1
+    assert plan.metrics[:5] == ["MRR@10", "R@100", "R@1000", "nDCG@10", "MAP"]
+    targets = plan.targets()
+    assert "results/demo/tables/star_adore.md" in targets
+    assert "results/demo/metrics/bm25/dev.json" in targets
+    assert "results/demo/negatives/bm25.parquet" in targets
+    assert plan.table_inputs("star_adore")["metrics"] == [
+        "results/demo/metrics/bm25/dev.json",
+        "results/demo/metrics/bm25/test.json",
+    ]
+
+
+def test_schema_fills_defaults():
+    config = {"dataset": "x", "datasets": {"x": {"source": "demo"}}}
+    validate(config, SCHEMA)
+    assert config["methods"] == ["bm25"]
+    assert config["retrieval"] == {"depth": 1000, "train_depth": 200}
+    assert config["datasets"]["x"]["title"] == "join"
+    assert config["datasets"]["x"]["qrels_unknown_docs"] == "error"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"bm25": {"k1": -1}},
+        {"bm25": {"k_1": 1.0}},  # a typo is an error, not silently ignored
+        {"retrieval": {"depth": 0}},
+        {"colour": "blue"},
+    ],
+)
+def test_schema_rejects_bad_values(change):
+    config = {"dataset": "x", "datasets": {"x": {"source": "demo"}}, **change}
+    with pytest.raises((jsonschema.ValidationError, Exception)):
+        validate(config, SCHEMA)
+
+
+def base_config() -> dict:
+    return copy.deepcopy(load("config.yaml"))
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"dataset": "nope"}, "not defined"),
+        ({"methods": ["bm25", "bm26"]}, "unknown method"),
+        ({"methods": ["bm25", "bm25"]}, "twice"),
+        ({"tables": ["table9"]}, "unknown table"),
+        ({"evaluation": {"metrics": ["MRR@x"], "skip_splits": ["train"]}}, "unknown metric"),
+    ],
+)
+def test_semantic_errors_name_the_problem(change, message):
+    config = base_config()
+    config.update(change)
+    with pytest.raises(ConfigError, match=message):
+        Plan(config)
+
+
+def test_impossible_demo_sizes_fail_at_dag_time():
+    config = base_config()
+    config["datasets"]["demo"]["n_train"] = 10_000
+    with pytest.raises(ConfigError, match="exceeds n_passages"):
+        Plan(config)
+
+
+def test_msmarco_config_plans_every_method_and_dl19():
+    plan = Plan(load("msmarco-passage.yaml"))
+    assert plan.splits == ["train", "dev", "dl19"]
+    assert plan.roles == {"dev": "dev", "test": "dl19"}
+    assert plan.relevance_level("dl19") == 2
+    assert "results/msmarco-passage/metrics/adore-star/dl19.json" in plan.targets()
+    cost = plan.table_inputs("training_cost")
+    assert cost["models"] == [
+        "results/msmarco-passage/models/adore-star",
+        "results/msmarco-passage/models/star",
+    ]
+    pq = plan.table_inputs("adore_pq")
+    assert "results/msmarco-passage/index/bm25neg/pq6.json" in pq["indexes"]
+    assert "results/msmarco-passage/index/bm25neg/flat.json" in pq["indexes"]
+
+
+def test_local_trec_folder_gives_a_test_split_and_no_dev_role(tmp_path):
+    (tmp_path / "corpus.jsonl").write_text('{"id": "d1", "contents": "hello world"}\n')
+    (tmp_path / "topics.txt").write_text("1\thello\n")
+    (tmp_path / "qrels.txt").write_text("1 0 d1 1\n")
+    config = base_config()
+    config["datasets"]["mine"] = {"source": "local", "format": "trec", "path": str(tmp_path)}
+    config["dataset"] = "mine"
+    plan = Plan(config)
+    assert plan.splits == ["test"] and plan.eval_splits == ["test"]
+    assert plan.roles == {"dev": None, "test": "test"}
+    assert plan.source_files() == sorted(
+        str(tmp_path / name) for name in ("corpus.jsonl", "topics.txt", "qrels.txt")
+    )
+    assert "results/mine/negatives/bm25.parquet" not in plan.targets()  # no train split

@@ -1,0 +1,166 @@
+"""End to end through Snakemake, in a copy of the workflow in a temporary directory."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+SMALL_DEMO = {
+    "datasets": {"demo": {"n_passages": 300, "n_train": 60, "n_dev": 20, "n_test": 6}},
+    # every rule of the dense stage once, on a tiny random BERT, in a few steps
+    "methods": ["bm25", "inbatch", "bm25neg", "star", "adore-star", "adore-bm25neg-pq6"],
+    "dense": {
+        "encoder": {"backbone": "tiny", "query_length": 12, "passage_length": 24},
+        "train": {"steps": 2, "batch_size": 8, "checkpoint_every": 0, "log_every": 1},
+        "methods": {"adore": {"epochs": 0.2, "batch_size": 8, "depth": 20, "metric_cut": 20}},
+    },
+}
+
+
+def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--cores", "2", *args],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(result.stdout[-3000:] + result.stderr[-5000:])
+    return result
+
+
+@pytest.fixture(scope="module")
+def workflow_copy(tmp_path_factory) -> Path:
+    """The files a clone has: Snakefile, workflow/, config/, profiles/, envs/."""
+    copy = tmp_path_factory.mktemp("clone")
+    shutil.copy(ROOT / "Snakefile", copy)
+    for folder in ("workflow", "config", "profiles", "envs"):
+        shutil.copytree(ROOT / folder, copy / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    return copy
+
+
+def write_config(workdir: Path, name: str, config: dict) -> str:
+    path = workdir / name
+    path.write_text(yaml.safe_dump(config))
+    return str(path)
+
+
+@pytest.mark.slow
+def test_demo_dag_runs_end_to_end(workflow_copy):
+    snakemake(workflow_copy, "--configfile", write_config(workflow_copy, "small.yaml", SMALL_DEMO))
+    results = workflow_copy / "results" / "demo"
+    for table in ("star_adore", "training_cost", "adore_pq", "tct_colbert", "summary"):
+        assert (results / "tables" / f"{table}.md").stat().st_size > 0
+        assert (results / "tables" / f"{table}.csv").exists()
+    summary = json.loads((results / "metrics" / "bm25" / "dev.json").read_text())
+    assert summary["queries"] == 20 and 0 < summary["metrics"]["MRR@10"] <= 1
+    test = json.loads((results / "metrics" / "bm25" / "test.json").read_text())
+    assert test["relevance_level"] == 2
+    star = (results / "tables" / "star_adore.md").read_text()
+    assert "| STAR | 0." in star and "| Rand Neg | not run | 0.301 |" in star
+    pq = (results / "tables" / "adore_pq.md").read_text()
+    assert "| PQ m=6 | 0.0" in pq and "| PQ m=12 | not run |" in pq
+    cost = (results / "tables" / "training_cost.md").read_text()
+    assert "| ADORE+STAR | 0 | 4 |" in cost  # no GPU here
+    assert (results / "models" / "star" / "config.json").exists()
+    provenance = json.loads((results / "tables" / "star_adore.provenance.json").read_text())
+    assert provenance["config"]["datasets"]["demo"]["n_passages"] == 300
+    negatives = pd.read_parquet(results / "negatives" / "bm25.parquet")
+    assert negatives["rank"].max() <= 200 and len(negatives) > 0
+    assert (results / "runs" / "bm25" / "dev.trec").read_text().count(" Q0 ") > 0
+    for log in ("prepare_dataset.log", "bm25_index.log", "bm25_retrieve/dev.log"):
+        assert (results / "logs" / log).stat().st_size > 0
+    # nothing left to do: a second run is a no-op
+    again = snakemake(workflow_copy, "--configfile", str(workflow_copy / "small.yaml"), "-n")
+    assert "Nothing to be done" in again.stdout + again.stderr
+
+
+@pytest.mark.slow
+def test_local_trec_collection_gets_metrics_and_a_table(workflow_copy, tmp_path):
+    data = tmp_path / "mini"
+    data.mkdir()
+    docs = {
+        "D1": "retrieval of information from text collections",
+        "D2": "compilers translate programs into machine code",
+        "D3": "operating systems schedule processes",
+    }
+    (data / "corpus.jsonl").write_text(
+        "".join(json.dumps({"id": k, "contents": v}) + "\n" for k, v in docs.items())
+    )
+    (data / "topics.txt").write_text(
+        "<top>\n<num> Number: 1\n<title> information retrieval\n</top>\n"
+        "<top>\n<num> Number: 2\n<title> compilers\n</top>\n"
+    )
+    (data / "qrels.txt").write_text("1 0 D1 1\n2 0 D2 1\n2 0 D3 0\n")
+    config = {
+        "dataset": "mini",
+        "datasets": {"mini": {"source": "local", "format": "trec", "path": str(data)}},
+        "methods": ["bm25"],
+        "bm25": {"k1": 0.9, "b": 0.4},
+    }
+    snakemake(workflow_copy, "--configfile", write_config(workflow_copy, "mini.yaml", config))
+    metrics = json.loads((workflow_copy / "results/mini/metrics/bm25/test.json").read_text())
+    assert metrics["metrics"]["MRR@10"] == 1.0 and metrics["queries"] == 2
+    assert (
+        "| BM25 | test | 1.000 |" in (workflow_copy / "results/mini/tables/summary.md").read_text()
+    )
+
+
+@pytest.mark.slow
+def test_msmarco_dry_run_shows_the_full_dag(workflow_copy):
+    out = snakemake(workflow_copy, "-n", "--configfile", "config/msmarco-passage.yaml")
+    text = out.stdout
+    for rule in (
+        "prepare_dataset",
+        "bm25_index",
+        "train_warmup",
+        "mine_negatives",
+        "train_star",
+        "build_dense_index",
+        "train_adore",
+        "train_colbert",
+        "train_tct",
+        "fuse",
+        "train_splade",
+        "teacher_scores",
+        "evaluate",
+        "table",
+    ):
+        assert f"rule {rule}:" in text or f"\n{rule} " in text, rule
+
+
+@pytest.mark.slow
+def test_unimplemented_stage_fails_clearly_without_output(workflow_copy):
+    config = {**SMALL_DEMO, "methods": ["bm25", "colbert"], "tables": ["summary"]}
+    out = snakemake(
+        workflow_copy,
+        "--configfile",
+        write_config(workflow_copy, "stub.yaml", config),
+        check=False,
+    )
+    assert out.returncode != 0
+    assert "not implemented yet" in out.stdout + out.stderr
+    assert not (workflow_copy / "results/demo/models/colbert").exists()
+
+
+@pytest.mark.slow
+def test_bad_config_is_refused_before_any_job(workflow_copy):
+    config = {"methods": ["bm25", "not-a-method"]}
+    out = snakemake(
+        workflow_copy,
+        "-n",
+        "--configfile",
+        write_config(workflow_copy, "bad.yaml", config),
+        check=False,
+    )
+    assert out.returncode != 0 and "unknown method 'not-a-method'" in out.stdout + out.stderr

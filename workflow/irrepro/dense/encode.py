@@ -1,0 +1,193 @@
+"""Corpus encoding: shards of consecutive passages, float16 on disk, resumable after a crash.
+
+MS MARCO's 8.8M passages take hours to encode, so the work is cut into shards of `shard_size`
+consecutive rows, each written atomically to `work_dir` (outside Snakemake's output, which
+Snakemake deletes when a job fails). A restart with the same model, corpus and settings skips the
+shards already there; anything else starts over. Finished shards move into `out_dir` with the
+doc ids in corpus order, so row i of `load_embeddings` is passage `embedding_doc_ids[i]`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import math
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import torch
+from tqdm import tqdm
+
+from .model import BiEncoder, staged_directory, write_json
+
+log = logging.getLogger(__name__)
+
+META = "meta.json"
+WORK_META = "encoding.json"
+DOC_IDS = "doc_ids.parquet"
+READ_BATCH = 8192
+PRECISIONS = {"fp32": None, "fp16": torch.float16, "bf16": torch.bfloat16}
+
+
+def encode_corpus(
+    model: BiEncoder,
+    corpus_path: str | Path,
+    out_dir: str | Path,
+    work_dir: str | Path,
+    max_length: int,
+    batch_size: int = 128,
+    shard_size: int = 100_000,
+    device=None,
+    precision: str = "auto",
+) -> dict:
+    """Encode corpus.parquet (doc_id, text) into `out_dir`; returns its meta plus how many shards
+    were found already encoded in `work_dir`."""
+    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    model.to(device)
+    work_dir = Path(work_dir)
+    count = pq.ParquetFile(corpus_path).metadata.num_rows
+    meta = {
+        "dim": model.dim,
+        "count": count,
+        "shards": math.ceil(count / shard_size),
+        "dtype": "float16",
+        "max_length": max_length,
+    }
+    fingerprint = encoding_fingerprint(model, corpus_path, max_length, shard_size)
+    prepare_work_dir(work_dir, {**meta, "fingerprint": fingerprint, "shard_size": shard_size})
+
+    doc_ids, resumed = [], 0
+    bar = tqdm(total=count, unit="passage", desc="encoding passages")
+    with bar, autocast(device, precision):
+        for number, shard in enumerate(read_shards(corpus_path, shard_size)):
+            doc_ids.extend(shard.column("doc_id").chunks)
+            path = work_dir / shard_name(number)
+            if path.exists():
+                resumed += 1
+                bar.update(shard.num_rows)
+                continue
+            texts = shard.column("text").to_pylist()
+            save_shard(path, model.encode(texts, max_length, batch_size, progress=bar))
+    if resumed:
+        log.info("%s: %d of %d shards were already encoded", work_dir, resumed, meta["shards"])
+    publish(work_dir, out_dir, meta, doc_ids)
+    return {**meta, "resumed_shards": resumed}
+
+
+def load_embeddings(directory: str | Path) -> np.ndarray:
+    """All vectors as float32 (count, dim), in corpus order; filled shard by shard, so the
+    peak memory is the result plus one memory-mapped shard."""
+    directory = Path(directory)
+    meta = json.loads((directory / META).read_text())
+    vectors = np.empty((meta["count"], meta["dim"]), dtype=np.float32)
+    start = 0
+    for number in range(meta["shards"]):
+        shard = np.load(directory / shard_name(number), mmap_mode="r")
+        vectors[start : start + len(shard)] = shard
+        start += len(shard)
+    if start != meta["count"]:
+        raise ValueError(f"{directory}: {start} vectors in the shards, {meta['count']} in meta")
+    return vectors
+
+
+def embedding_doc_ids(directory: str | Path) -> np.ndarray:
+    """Doc ids (str, object array) of the embedding rows, in order."""
+    column = pq.read_table(Path(directory) / DOC_IDS, columns=["doc_id"]).column("doc_id")
+    return column.to_numpy(zero_copy_only=False).astype(object)
+
+
+# ---------------------------------------------------------------------- steps
+
+
+def shard_name(number: int) -> str:
+    return f"shard-{number:05d}.npy"
+
+
+def encoding_fingerprint(model: BiEncoder, corpus_path, max_length: int, shard_size: int) -> str:
+    """Changes whenever a finished shard could differ: weights, settings, or the corpus file."""
+    stat = Path(corpus_path).stat()
+    parts = [model.fingerprint(), max_length, shard_size, stat.st_size, stat.st_mtime_ns]
+    return hashlib.blake2b(json.dumps(parts).encode(), digest_size=16).hexdigest()
+
+
+def prepare_work_dir(work_dir: Path, meta: dict) -> None:
+    """Keep shards encoded under the same fingerprint; otherwise delete our files and start over
+    (only files we write are deleted, in case `work_dir` is shared by mistake)."""
+    meta_path = work_dir / WORK_META
+    previous = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+    if previous.get("fingerprint") == meta["fingerprint"]:
+        return
+    if work_dir.exists():
+        log.info("%s: clearing shards of another model or corpus", work_dir)
+        for path in [*work_dir.glob("shard-*.npy"), *work_dir.glob(".shard-*"), meta_path]:
+            path.unlink(missing_ok=True)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    write_json(meta_path, meta)
+
+
+def read_shards(corpus_path, shard_size: int) -> Iterator[pa.Table]:
+    """Runs of `shard_size` consecutive rows (the last may be shorter), read in small batches so
+    that only one shard's texts are ever in memory."""
+    # pre_buffer would keep every row group read so far in memory: the whole corpus by the end
+    parquet = pq.ParquetFile(corpus_path, pre_buffer=False)
+    pending: list[pa.RecordBatch] = []
+    rows = 0
+    for batch in parquet.iter_batches(batch_size=READ_BATCH, columns=["doc_id", "text"]):
+        pending.append(batch)
+        rows += batch.num_rows
+        while rows >= shard_size:
+            table = pa.Table.from_batches(pending)
+            yield table.slice(0, shard_size)
+            rest = table.slice(shard_size)
+            pending, rows = rest.to_batches(), rest.num_rows
+    if rows:
+        yield pa.Table.from_batches(pending)
+
+
+@contextlib.contextmanager
+def autocast(device: torch.device, precision: str):
+    """`auto`: bf16 (else fp16) autocast on CUDA, full precision on CPU; or fp32/fp16/bf16."""
+    if precision == "auto":
+        dtype = None
+        if device.type == "cuda":
+            dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    elif precision in PRECISIONS:
+        dtype = PRECISIONS[precision]
+    else:
+        raise ValueError(f"precision must be auto, fp32, fp16 or bf16, not {precision!r}")
+    if dtype is None:
+        yield
+    else:
+        with torch.autocast(device.type, dtype=dtype):
+            yield
+
+
+def save_shard(path: Path, vectors: np.ndarray) -> None:
+    """float16 .npy, renamed into place so that a present shard is always a complete one."""
+    half = vectors.astype(np.float16)
+    if not np.isfinite(half).all():
+        raise ValueError(f"{path.name}: vectors overflow float16 (|x| > 65504) or are NaN")
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    with open(tmp, "wb") as handle:
+        np.save(handle, half)
+    tmp.replace(path)
+
+
+def publish(work_dir: Path, out_dir, meta: dict, doc_ids: list[pa.Array]) -> None:
+    """Move the shards into `out_dir` next to doc_ids.parquet and meta.json, then tidy up."""
+    with staged_directory(out_dir) as staging:
+        ids = pa.chunked_array(doc_ids, pa.string())
+        pq.write_table(pa.table({"doc_id": ids}), staging / DOC_IDS)
+        write_json(staging / META, meta)
+        for number in range(meta["shards"]):
+            shutil.move(work_dir / shard_name(number), staging / shard_name(number))
+    (work_dir / WORK_META).unlink()
+    with contextlib.suppress(OSError):
+        work_dir.rmdir()

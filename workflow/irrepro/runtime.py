@@ -1,0 +1,23 @@
+"""Process-level settings a rule applies before heavy work: threads and the compute device."""
+
+from __future__ import annotations
+
+import torch
+
+
+def use_threads(threads: int) -> None:
+    """Give torch and faiss the rule's thread budget (Snakemake's `threads`)."""
+    threads = max(1, int(threads))
+    torch.set_num_threads(threads)
+    try:
+        import faiss
+
+        faiss.omp_set_num_threads(threads)
+    except ImportError:
+        pass
+
+
+def gpus(resources) -> int:
+    """GPUs a job was given (the profile's `gpu` resource), capped by what torch sees."""
+    wanted = int(getattr(resources, "gpu", 0) or 0)
+    return min(wanted, torch.cuda.device_count()) if torch.cuda.is_available() else 0

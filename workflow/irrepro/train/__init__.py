@@ -1,0 +1,1 @@
+"""Training: losses, deterministic batches, and the shared trainer (checkpoints, resume, DDP)."""
