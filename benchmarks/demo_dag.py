@@ -21,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 from _common import (
     REPO,
+    RESULTS_DIR,
     VENV_BIN,
     OtherCPU,
     Timer,
@@ -86,6 +87,14 @@ def attach_benchmarks(jobs: pd.DataFrame, bench_dir: Path) -> pd.DataFrame:
     return jobs
 
 
+def keep_tables(tables: Path, out: Path) -> None:
+    """The demo's results tables (Markdown), committed beside the timing for comparison."""
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    for table in sorted(tables.glob("*.md")):
+        shutil.copy(table, out / table.name)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cores", type=int, default=2)
@@ -108,6 +117,7 @@ def main() -> None:
         if returncode:
             raise SystemExit(f"snakemake failed:\n{log.read_text()[-4000:]}")
         jobs = attach_benchmarks(job_times(workdir), workdir / "results/demo/benchmarks")
+        keep_tables(workdir / "results/demo/tables", RESULTS_DIR / "demo_tables")
 
     rows = [
         [

@@ -20,9 +20,9 @@ from _common import OtherCPU, Timer, markdown_table, write_result
 
 from irrepro.artefacts import NEGATIVES, QRELS, QUERIES, RUN, read_table, write_table
 from irrepro.bm25 import BM25Index, BM25Params, build_index, retrieve_run
-from irrepro.datasets import prepare
+from irrepro.datasets import prepare_folder
 from irrepro.dense.adore import QueryBatches, adore_loss_fn
-from irrepro.dense.encode import encode_corpus, load_embeddings
+from irrepro.dense.encode import EmbeddingStore, encode_corpus, load_embeddings
 from irrepro.dense.index import build_index as build_faiss
 from irrepro.dense.index import index_size_bytes, search, write_index
 from irrepro.dense.training import EncoderSpec, PairBatches, pairwise_loss_fn
@@ -41,24 +41,17 @@ ENCODER = {
 
 
 def demo_collection(root: Path) -> None:
-    splits = ["train", "dev", "test"]
-    prepare(
-        {"source": "demo"},
-        root / "corpus.parquet",
-        {s: root / f"q_{s}.parquet" for s in splits},
-        {s: root / f"r_{s}.parquet" for s in splits},
-        root / "manifest.json",
-    )
+    prepare_folder({"source": "demo"}, root)
     build_index(root / "corpus.parquet", root / "bm25", BM25Params(k1=0.82, b=0.68))
     retrieve_run(
         BM25Index(root / "bm25"),
-        read_table(root / "q_train.parquet", QUERIES),
+        read_table(root / "queries/train.parquet", QUERIES),
         root / "bm25_train.parquet",
         200,
     )
     negatives = negatives_from_run(
         read_table(root / "bm25_train.parquet", RUN),
-        read_table(root / "r_train.parquet", QRELS),
+        read_table(root / "qrels/train.parquet", QRELS),
         200,
     )
     write_table(negatives, root / "negatives.parquet", NEGATIVES)
@@ -76,7 +69,7 @@ def examples_per_second(model, loss_fn, batches, batch_size: int, steps: int, ck
 def training_rows(root: Path, steps: int) -> list[list]:
     spec = EncoderSpec.from_config(ENCODER)
     corpus = Corpus(root / "corpus.parquet")
-    queries = TrainQueries(root / "q_train.parquet", root / "r_train.parquet", corpus)
+    queries = TrainQueries(root / "queries/train.parquet", root / "qrels/train.parquet", corpus)
     pool = NegativePool(root / "negatives.parquet", queries, corpus)
     rows = []
     for method, batch_size, negatives in [("inbatch", 32, 0), ("star", 32, 1)]:
@@ -100,7 +93,12 @@ def training_rows(root: Path, steps: int) -> list[list]:
     index = build_faiss(embeddings, "flat")
     batches = QueryBatches(model, queries, BatchPlan(len(queries), 32, 0), spec.query_length)
     speed = examples_per_second(
-        model, adore_loss_fn(index, embeddings, 200, 200), batches, 32, steps, root / "ck-adore"
+        model,
+        adore_loss_fn(index, EmbeddingStore(root / "emb"), 200, 200),
+        batches,
+        32,
+        steps,
+        root / "ck-adore",
     )
     rows.append(["adore (flat index of the demo corpus)", 32, f"{speed:.1f}"])
     return rows

@@ -10,6 +10,7 @@ from irrepro.artefacts import (
     RUN,
     RunWriter,
     descending_id_order,
+    rank_rows,
     read_table,
     sort_run,
     write_table,
@@ -49,6 +50,20 @@ def test_run_writer_orders_by_score_then_doc_id_descending_and_drops_padding(tmp
     assert run["doc_id"].tolist() == ["d2", "d3", "d1", "d4"]
     assert run["rank"].tolist() == [1, 2, 3, 1]
     assert run["query_id"].tolist() == ["q1", "q1", "q1", "q2"]
+
+
+def test_rank_rows_equals_a_full_sort_whether_or_not_rows_arrive_sorted():
+    rng = np.random.default_rng(0)
+    scores = rng.integers(0, 6, size=(200, 12)).astype(float)  # many ties
+    scores[:100] = -np.sort(-scores[:100], axis=1)  # half arrive sorted, as retrievers give them
+    scores[:50] += np.linspace(0.5, 0, 12)  # ...and strictly descending (no sort needed)
+    scores[rng.random(scores.shape) < 0.1] = -np.inf  # padding, wherever it lands
+    tie_key = np.argsort(rng.random((200, 12)), axis=1)
+    order = rank_rows(scores, tie_key)
+    reference = np.lexsort((tie_key, -scores), axis=-1)
+    valid = np.take_along_axis(scores, reference, axis=1) > -np.inf
+    for got, want, keep in zip(order, reference, valid, strict=True):
+        assert list(got[keep]) == list(want[keep])
 
 
 def test_failed_stream_leaves_no_file(tmp_path):

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from irrepro.artefacts import NEGATIVES, QRELS, read_table, write_table
-from irrepro.datasets import prepare
+from irrepro.datasets import prepare_folder
 from irrepro.dense import training
 from irrepro.dense.adore import dynamic_candidates, train_adore
 from irrepro.dense.encode import encode_corpus, load_embeddings
@@ -40,16 +40,9 @@ TRAINING = {
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
     root = tmp_path_factory.mktemp("demo")
-    splits = ["train", "dev", "test"]
     spec = {"source": "demo", "n_passages": 120, "n_train": 40, "n_dev": 10, "n_test": 5}
-    prepare(
-        spec,
-        root / "corpus.parquet",
-        {s: root / f"q_{s}.parquet" for s in splits},
-        {s: root / f"r_{s}.parquet" for s in splits},
-        root / "manifest.json",
-    )
-    qrels = read_table(root / "r_train.parquet", QRELS)
+    prepare_folder(spec, root)
+    qrels = read_table(root / "qrels/train.parquet", QRELS)
     # negatives: a few passages per train query that are not its positive
     rows = [
         (q, f"{(int(d) + k) % 120}", k)
@@ -69,8 +62,8 @@ def train(data: Path, tmp: Path, method: str, **extra) -> Path:
     training.train_biencoder(
         method,
         corpus_path=data / "corpus.parquet",
-        queries_path=data / "q_train.parquet",
-        qrels_path=data / "r_train.parquet",
+        queries_path=data / "queries/train.parquet",
+        qrels_path=data / "qrels/train.parquet",
         out_dir=str(out),
         checkpoint_dir=str(tmp / f"ck-{method}"),
         encoder=ENCODER,
@@ -165,8 +158,8 @@ def test_adore_trains_only_against_the_fixed_index(data, tmp_path):
         embeddings_dir=str(tmp_path / "emb"),
         index_path=str(tmp_path / "flat.faiss"),
         corpus_path=str(data / "corpus.parquet"),
-        queries_path=str(data / "q_train.parquet"),
-        qrels_path=str(data / "r_train.parquet"),
+        queries_path=str(data / "queries/train.parquet"),
+        qrels_path=str(data / "qrels/train.parquet"),
         out_dir=str(tmp_path / "adore"),
         checkpoint_dir=str(tmp_path / "ck-adore"),
         training={**TRAINING, "depth": 20, "metric_cut": 20},

@@ -115,6 +115,7 @@ def test_local_trec_folder_gives_a_test_split_and_no_dev_role(tmp_path):
     config = base_config()
     config["datasets"]["mine"] = {"source": "local", "format": "trec", "path": str(tmp_path)}
     config["dataset"] = "mine"
+    config["methods"] = ["bm25"]
     plan = Plan(config)
     assert plan.splits == ["test"] and plan.eval_splits == ["test"]
     assert plan.roles == {"dev": None, "test": "test"}
@@ -122,3 +123,21 @@ def test_local_trec_folder_gives_a_test_split_and_no_dev_role(tmp_path):
         str(tmp_path / name) for name in ("corpus.jsonl", "topics.txt", "qrels.txt")
     )
     assert "results/mine/negatives/bm25.parquet" not in plan.targets()  # no train split
+
+
+def test_hybrids_plan_their_latency_and_need_train_queries(tmp_path):
+    plan = Plan(base_config())
+    assert plan.hybrids == ["hybrid-poolavg-bm25", "hybrid-tct-bm25"]
+    assert plan.table_inputs("tct_latency")["latency"] == [
+        "results/demo/latency/hybrid-tct-bm25.json"
+    ]
+    assert plan.latency_split() == "dev"
+    (tmp_path / "corpus.jsonl").write_text('{"id": "d1", "contents": "hello world"}\n')
+    (tmp_path / "topics.txt").write_text("1\thello\n")
+    (tmp_path / "qrels.txt").write_text("1 0 d1 1\n")
+    config = base_config()
+    config["datasets"]["mine"] = {"source": "local", "format": "trec", "path": str(tmp_path)}
+    config["dataset"] = "mine"
+    config["methods"] = ["bm25", "tct", "hybrid-tct-bm25"]
+    with pytest.raises(ConfigError, match="no train split"):
+        Plan(config)

@@ -14,12 +14,25 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 SMALL_DEMO = {
     "datasets": {"demo": {"n_passages": 300, "n_train": 60, "n_dev": 20, "n_test": 6}},
-    # every rule of the dense stage once, on a tiny random BERT, in a few steps
-    "methods": ["bm25", "inbatch", "bm25neg", "star", "adore-star", "adore-bm25neg-pq6"],
+    # every rule of the dense and TCT stages once, on a tiny random BERT, in a few steps
+    "methods": [
+        *("bm25", "inbatch", "bm25neg", "star", "adore-star", "adore-bm25neg-pq6"),
+        *("colbert", "tct", "tct-rerank", "hybrid-tct-bm25"),
+    ],
     "dense": {
         "encoder": {"backbone": "tiny", "query_length": 12, "passage_length": 24},
         "train": {"steps": 2, "batch_size": 8, "checkpoint_every": 0, "log_every": 1},
         "methods": {"adore": {"epochs": 0.2, "batch_size": 8, "depth": 20, "metric_cut": 20}},
+    },
+    "tct": {
+        "encoder": {"backbone": "tiny", "query_length": 8, "passage_length": 24, "dim": 16},
+        "colbert": {"steps": 2, "batch_size": 8, "checkpoint_every": 0, "log_every": 1},
+        "train": {"steps": 2, "batch_size": 8, "checkpoint_every": 0, "log_every": 1},
+    },
+    "fusion": {
+        "tune_queries": 20,
+        "latency_queries": 5,
+        "alpha": {"start": 0.0, "stop": 1.0, "step": 0.25},
     },
 }
 
@@ -59,7 +72,8 @@ def write_config(workdir: Path, name: str, config: dict) -> str:
 def test_demo_dag_runs_end_to_end(workflow_copy):
     snakemake(workflow_copy, "--configfile", write_config(workflow_copy, "small.yaml", SMALL_DEMO))
     results = workflow_copy / "results" / "demo"
-    for table in ("star_adore", "training_cost", "adore_pq", "tct_colbert", "summary"):
+    tables = ("star_adore", "training_cost", "adore_pq", "tct_colbert", "tct_latency", "summary")
+    for table in tables:
         assert (results / "tables" / f"{table}.md").stat().st_size > 0
         assert (results / "tables" / f"{table}.csv").exists()
     summary = json.loads((results / "metrics" / "bm25" / "dev.json").read_text())
@@ -73,6 +87,17 @@ def test_demo_dag_runs_end_to_end(workflow_copy):
     cost = (results / "tables" / "training_cost.md").read_text()
     assert "| ADORE+STAR | 0 | 4 |" in cost  # no GPU here
     assert (results / "models" / "star" / "config.json").exists()
+    tct = (results / "tables" / "tct_colbert.md").read_text()
+    for row in ("BM25", "TCT", "ColBERT (reranks BM25)", "TCT + BM25"):
+        assert f"| {row} | 0." in tct, row
+    assert "| PoolAvg | not run |" in tct
+    assert "| in-batch KD | 0." in (results / "tables" / "tct_ablation.md").read_text()
+    alpha = json.loads((results / "fusion" / "tct-bm25" / "alpha.json").read_text())
+    assert [row["alpha"] for row in alpha["grid"]] == [0.0, 0.25, 0.5, 0.75, 1.0]
+    assert alpha["queries"] == 20 and alpha["alpha"] in (0.0, 0.25, 0.5, 0.75, 1.0)
+    latency = json.loads((results / "latency" / "hybrid-tct-bm25.json").read_text())
+    assert latency["queries"] == 5 and latency["encode_ms"] > 0 and latency["depth"] == 300
+    assert "| TCT + BM25 | " in (results / "tables" / "tct_latency.md").read_text()
     provenance = json.loads((results / "tables" / "star_adore.provenance.json").read_text())
     assert provenance["config"]["datasets"]["demo"]["n_passages"] == 300
     negatives = pd.read_parquet(results / "negatives" / "bm25.parquet")

@@ -112,9 +112,17 @@ def descending_id_order(doc_ids) -> np.ndarray:
 def rank_rows(scores: np.ndarray, tie_key: np.ndarray) -> np.ndarray:
     """Row-wise order of candidates: score descending, then tie_key ascending.
 
-    `scores` and `tie_key` are (queries, k) arrays; padding entries carry score -inf.
+    `scores` and `tie_key` are (queries, k) arrays; padding entries carry score -inf. Rows that
+    arrive strictly descending (what retrievers return when there is no tie) keep their order:
+    only rows with ties or out of order pay for the sort.
     """
-    return np.lexsort((tie_key, -scores), axis=-1)
+    order = np.broadcast_to(np.arange(scores.shape[1]), scores.shape).copy()
+    following = scores[:, 1:]
+    in_order = ((scores[:, :-1] > following) | np.isneginf(following)).all(axis=1)
+    rows = np.flatnonzero(~in_order)
+    if len(rows):
+        order[rows] = np.lexsort((tie_key[rows], -scores[rows]), axis=-1)
+    return order
 
 
 class RunWriter:

@@ -32,8 +32,10 @@ ADORE = (
     *(f"adore-bm25neg-pq{m}" for m in PQ_M),
 )
 DENSE_RUNS = (*BIENCODERS, *ADORE)  # methods whose runs are dense retrieval from a faiss index
+SPARSE_RUNS = ("bm25", *SPLADE)
+RERANKERS = ("colbert", *(f"{name}-rerank" for name in TCT_STUDENTS))  # of BM25's top-k
 NEGATIVE_SOURCES = ("bm25", "bm25neg", "splade-max")  # runs whose train top-k become negatives
-HYBRIDS = {"hybrid-poolavg-bm25": ("poolavg", "bm25"), "hybrid-tct-bm25": ("tct", "bm25")}
+HYBRID_PREFIX = "hybrid-"
 
 _LABELS = {
     "inbatch": "In-Batch Neg",
@@ -64,10 +66,12 @@ _ALL = [
     ],
     Method("bert-reranker", "BERT reranker", "rerank"),
     # TCT-ColBERT (Lin et al. 2021)
-    Method("colbert", "ColBERT", "tct"),
-    *[Method(name, _LABELS[name], "tct") for name in TCT_STUDENTS],
-    *[Method(f"{name}-rerank", f"{_LABELS[name]} (rerank)", "tct") for name in TCT_STUDENTS],
-    *[Method(name, f"{_LABELS[dense]} + BM25", "fusion") for name, (dense, _) in HYBRIDS.items()],
+    Method("colbert", "ColBERT (reranks BM25)", "tct", implemented=True),
+    *[Method(name, _LABELS[name], "tct", implemented=True) for name in TCT_STUDENTS],
+    *[
+        Method(f"{name}-rerank", f"{_LABELS[name]} (reranks BM25)", "tct", implemented=True)
+        for name in TCT_STUDENTS
+    ],
     # SPLADE++ (Formal et al. 2022)
     *[Method(name, _LABELS[name], "splade") for name in SPLADE],
 ]
@@ -75,17 +79,38 @@ _ALL = [
 METHODS: dict[str, Method] = {method.name: method for method in _ALL}
 
 
+def hybrid_parts(name: str) -> tuple[str, str] | None:
+    """(dense, sparse) of `hybrid-<dense>-<sparse>`, or None if `name` is not such a pair."""
+    if not name.startswith(HYBRID_PREFIX):
+        return None
+    pair = name.removeprefix(HYBRID_PREFIX)
+    for sparse in SPARSE_RUNS:
+        dense = pair.removesuffix(f"-{sparse}")
+        if dense != pair and dense in DENSE_RUNS:
+            return dense, sparse
+    return None
+
+
 def get(name: str) -> Method:
-    try:
+    """A method by name; any `hybrid-<dense>-<sparse>` pair of known runs is one too."""
+    if name in METHODS:
         return METHODS[name]
-    except KeyError:
+    parts = hybrid_parts(name)
+    if parts is None:
         raise ConfigError(
-            f"unknown method {name!r} in `methods`; known: {', '.join(METHODS)}"
-        ) from None
+            f"unknown method {name!r} in `methods`; known: {', '.join(METHODS)}, and "
+            f"hybrid-<dense>-<sparse> for a dense run and one of {', '.join(SPARSE_RUNS)}"
+        )
+    dense, sparse = (get(part) for part in parts)
+    implemented = dense.implemented and sparse.implemented
+    return Method(name, f"{dense.label} + {sparse.label}", "fusion", implemented)
 
 
 def label(name: str) -> str:
-    return METHODS[name].label if name in METHODS else name
+    try:
+        return get(name).label
+    except ConfigError:
+        return name
 
 
 def dense_index_of(method: str) -> tuple[str, str]:

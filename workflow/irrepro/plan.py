@@ -16,6 +16,7 @@ from .metrics import parse_metric
 log = logging.getLogger(__name__)
 
 SUMMARY = "summary"
+TUNE_SPLIT = "tune"  # sampled train queries for tuning fusion weights, made by fusion.smk
 
 
 class Plan:
@@ -35,7 +36,19 @@ class Plan:
         self.methods = [methods.get(name).name for name in config["methods"]]
         if len(set(self.methods)) != len(self.methods):
             raise ConfigError("`methods` lists a method twice")
-        pending = [m for m in self.methods if not methods.METHODS[m].implemented]
+        self.tune_split = TUNE_SPLIT
+        if TUNE_SPLIT in self.splits:
+            raise ConfigError(
+                f"{self.dataset} has a split named {TUNE_SPLIT!r}, the name this pipeline gives "
+                "the train queries it samples to tune fusion weights; rename that split"
+            )
+        self.hybrids = [m for m in self.methods if methods.hybrid_parts(m)]
+        if self.hybrids and "train" not in self.splits:
+            raise ConfigError(
+                f"hybrids {self.hybrids} tune their weight on train queries; {self.dataset} "
+                "has no train split"
+            )
+        pending = [m for m in self.methods if not methods.get(m).implemented]
         if pending:
             log.warning("methods whose stage is not implemented yet (dry run only): %s", pending)
         self.tables = list(config["tables"])
@@ -81,12 +94,20 @@ class Plan:
     def metric_file(self, method: str, split: str) -> str:
         return self.path("metrics", method, f"{split}.json")
 
+    def latency_split(self) -> str:
+        """Queries the latency of a hybrid is measured on: the dev role's, else any eval split."""
+        split = self.roles.get("dev") or next(iter(self.eval_splits), None)
+        if split is None:
+            raise ConfigError("measuring latency needs a dev or test split")
+        return split
+
     def table_inputs(self, table: str) -> dict[str, list[str]]:
         """What a table reads, limited to the methods this config runs: metric summaries on
-        the mapped splits, trained model folders (training cost), index stats (size)."""
+        the mapped splits, trained model folders (training cost), index stats (size),
+        hybrids' latency measurements."""
         if table == SUMMARY:
             metrics = [self.metric_file(m, s) for m in self.methods for s in self.eval_splits]
-            return {"metrics": metrics, "models": [], "indexes": []}
+            return {"metrics": metrics, "models": [], "indexes": [], "latency": []}
         spec = tables.get_table(table)
         run = set(self.methods)
         splits = {self.roles[role] for role in spec.roles() if self.roles.get(role)}
@@ -100,6 +121,9 @@ class Plan:
             ),
             "models": sorted(self.path("models", m) for m in spec.methods("training") & run),
             "indexes": sorted(indexes),
+            "latency": sorted(
+                self.path("latency", f"{m}.json") for m in spec.methods("latency") & run
+            ),
         }
 
     def table_files(self) -> list[str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -22,13 +22,13 @@ from .errors import ConfigError
 NOT_RUN = "not run"
 NOT_IN_PIPELINE = "not in pipeline"
 NO_SPLIT = "–"
-SOURCES = ("metrics", "index", "training")
+SOURCES = ("metrics", "index", "training", "latency")
 
 
 @dataclass(frozen=True)
 class Column:
     """A metric on a split role (`dev`, `test`), or a fact of an artefact: `index` gb,
-    `training` gpus / hours."""
+    `training` gpus / hours, `latency` milliseconds of a stage per query."""
 
     label: str
     source: str = "metrics"
@@ -106,7 +106,7 @@ def published_tables() -> dict[str, TableSpec]:
         for row in table.rows:
             if len(row.published) != len(table.columns):
                 raise ValueError(f"published.yaml {name}/{row.label}: one number per column")
-        unknown = table.methods() - set(method_registry.METHODS)
+        unknown = {m for m in table.methods() if method_registry.label(m) == m}
         if unknown:
             raise ValueError(f"published.yaml {name}: unknown methods {sorted(unknown)}")
         tables[name] = table
@@ -122,11 +122,12 @@ def get_table(name: str) -> TableSpec:
 
 @dataclass
 class Measurements:
-    """Everything tables read: metric summaries, training costs, index sizes."""
+    """Everything tables read: metric summaries, training costs, index sizes, latencies."""
 
     metrics: dict[tuple[str, str], dict[str, float]]
     training: dict[str, dict]
     indexes: dict[tuple[str, str], dict]
+    latency: dict[str, dict] = field(default_factory=dict)
 
     def value(
         self, column: Column, methods: tuple[str, ...], roles: dict[str, str | None]
@@ -147,14 +148,20 @@ class Measurements:
             if column.metric == "hours":
                 return sum(c["seconds"] for c in costs) / 3600, "ok"
             return float(max(c["gpus"] for c in costs)), "ok"
+        if column.source == "latency":
+            found = self.latency.get(methods[0], {})
+            return (found[column.metric], "ok") if column.metric in found else (None, NOT_RUN)
         key = method_registry.dense_index_of(methods[0])
         if key not in self.indexes:
             return None, NOT_RUN
         return self.indexes[key]["bytes"] / 1e9, "ok"
 
 
-def load_measurements(metric_files=(), model_dirs=(), index_stats=()) -> Measurements:
-    """From the evaluate rule's JSON summaries, models' training.json and indexes' stats."""
+def load_measurements(
+    metric_files=(), model_dirs=(), index_stats=(), latency_files=()
+) -> Measurements:
+    """From the evaluate rule's JSON summaries, models' training.json, indexes' stats and
+    hybrids' latency measurements."""
     metrics = {}
     for path in metric_files:
         summary = json.loads(Path(path).read_text())
@@ -165,7 +172,8 @@ def load_measurements(metric_files=(), model_dirs=(), index_stats=()) -> Measure
     indexes = {
         (Path(p).parent.name, Path(p).stem): json.loads(Path(p).read_text()) for p in index_stats
     }
-    return Measurements(metrics, training, indexes)
+    latency = {Path(p).stem: json.loads(Path(p).read_text()) for p in latency_files}
+    return Measurements(metrics, training, indexes, latency)
 
 
 def build(spec: TableSpec, found: Measurements, roles: dict[str, str | None]) -> pd.DataFrame:

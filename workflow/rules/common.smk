@@ -37,7 +37,7 @@ def run_depth(wildcards):
 
 
 wildcard_constraints:
-    split="|".join(PLAN.splits),
+    split="|".join([*PLAN.splits, PLAN.tune_split]),
 
 
 def dense_training(method):
@@ -45,14 +45,18 @@ def dense_training(method):
     return {**config["dense"]["train"], **config["dense"]["methods"].get(method, {})}
 
 
-def dense_retrieval_inputs(wildcards):
+def dense_search_files(method):
     """Query encoder, and the index and embeddings of the model whose documents it searches."""
-    base, kind = M.dense_index_of(wildcards.method)
+    base, kind = M.dense_index_of(method)
     return {
-        "model": f"{R}/models/{wildcards.method}",
+        "model": f"{R}/models/{method}",
         "index": f"{R}/index/{base}/{kind}.faiss",
         "embeddings": f"{R}/embeddings/{base}",
     }
+
+
+def dense_retrieval_inputs(wildcards):
+    return dense_search_files(wildcards.method)
 
 
 def adore_inputs(wildcards):
@@ -61,4 +65,36 @@ def adore_inputs(wildcards):
         "doc_encoder": f"{R}/models/{base}",
         "embeddings": f"{R}/embeddings/{base}",
         "index": f"{R}/index/{base}/{kind}.faiss",
+    }
+
+
+def encoder_config(method):
+    """Input lengths of a dense method's encoder: TCT-ColBERT's students have their own."""
+    base, _ = M.dense_index_of(method)
+    return config["tct" if base in M.TCT_STUDENTS else "dense"]["encoder"]
+
+
+def tct_training(method):
+    """The teacher's settings, or a student's: the shared `tct.train` with its overrides."""
+    if method == "colbert":
+        return config["tct"]["colbert"]
+    return {**config["tct"]["train"], **config["tct"]["methods"].get(method, {})}
+
+
+def rerank_inputs(wildcards):
+    """The reranker's model; a bi-encoder also needs its stored passage vectors."""
+    model = wildcards.reranker.removesuffix("-rerank")
+    inputs = {"model": f"{R}/models/{model}"}
+    if model != "colbert":
+        inputs["embeddings"] = f"{R}/embeddings/{model}"
+    return inputs
+
+
+def latency_inputs(wildcards):
+    """What a hybrid's online path touches: query encoder, index, sparse run of the dev split."""
+    split = PLAN.latency_split()
+    return {
+        **dense_search_files(wildcards.dense),
+        "queries": f"{R}/data/queries/{split}.parquet",
+        "sparse": f"{R}/runs/{wildcards.sparse}/{split}.parquet",
     }

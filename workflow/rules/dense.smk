@@ -32,7 +32,7 @@ rule encode_corpus:
     output:
         directory(f"{R}/embeddings/{{method}}"),
     params:
-        max_length=config["dense"]["encoder"]["passage_length"],
+        max_length=lambda wc: encoder_config(wc.method)["passage_length"],
         batch_size=config["dense"]["encode_batch_size"],
         shard_size=config["dense"]["shard_size"],
         work_dir=lambda wc: f"{R}/work/embeddings/{wc.method}",
@@ -76,7 +76,7 @@ rule dense_retrieve:
         trec=f"{R}/runs/{{method}}/{{split}}.trec",
     params:
         depth=run_depth,
-        max_length=config["dense"]["encoder"]["query_length"],
+        max_length=lambda wc: encoder_config(wc.method)["query_length"],
     wildcard_constraints:
         method=M.one_of(M.DENSE_RUNS),
     log:

@@ -1,5 +1,5 @@
-# TCT-ColBERT (issue #4): ColBERT teacher, bi-encoder students distilled inside each training
-# step, reranking of BM25 top-k by the teacher and by each student.
+# TCT-ColBERT: the ColBERT teacher, bi-encoder students distilled inside each training step,
+# and reranking of BM25's top-k by the teacher and by each student (the paper's Table 3).
 
 
 rule train_colbert:
@@ -10,8 +10,9 @@ rule train_colbert:
     output:
         directory(f"{R}/models/colbert"),
     params:
-        stage="ColBERT teacher training",
-        issue="issue #4",
+        tct=config["tct"],
+        training=tct_training("colbert"),
+        checkpoints=f"{R}/checkpoints/colbert",
     log:
         f"{R}/logs/train/colbert.log",
     benchmark:
@@ -19,20 +20,21 @@ rule train_colbert:
     conda:
         GPU_ENV
     script:
-        "../scripts/not_implemented.py"
+        "../scripts/train_tct.py"
 
 
 rule train_tct:
     input:
-        teacher=lambda wc: [] if wc.student == "poolavg" else f"{R}/models/colbert",
+        teacher=f"{R}/models/colbert",  # every student starts from its transformer
         corpus=f"{R}/data/corpus.parquet",
         negatives=f"{R}/negatives/bm25.parquet",
         **TRAIN,
     output:
         directory(f"{R}/models/{{student}}"),
     params:
-        stage="TCT-ColBERT student training",
-        issue="issue #4",
+        tct=config["tct"],
+        training=lambda wc: tct_training(wc.student),
+        checkpoints=lambda wc: f"{R}/checkpoints/{wc.student}",
     wildcard_constraints:
         student=M.one_of(M.TCT_STUDENTS),
     log:
@@ -42,12 +44,12 @@ rule train_tct:
     conda:
         GPU_ENV
     script:
-        "../scripts/not_implemented.py"
+        "../scripts/train_tct.py"
 
 
 rule rerank_bm25:
     input:
-        model=lambda wc: f"{R}/models/{wc.reranker.removesuffix('-rerank')}",
+        unpack(rerank_inputs),
         run=f"{R}/runs/bm25/{{split}}.parquet",
         corpus=f"{R}/data/corpus.parquet",
         queries=f"{R}/data/queries/{{split}}.parquet",
@@ -55,13 +57,16 @@ rule rerank_bm25:
         run=f"{R}/runs/{{reranker}}/{{split}}.parquet",
         trec=f"{R}/runs/{{reranker}}/{{split}}.trec",
     params:
-        stage="reranking BM25 top-k (ColBERT MaxSim or bi-encoder)",
-        issue="issue #4",
+        settings=config["tct"]["rerank"],
+        query_length=config["tct"]["encoder"]["query_length"],
+        passage_length=config["tct"]["encoder"]["passage_length"],
     wildcard_constraints:
-        reranker=M.one_of(["colbert", *(f"{s}-rerank" for s in M.TCT_STUDENTS)]),
+        reranker=M.one_of(M.RERANKERS),
     log:
         f"{R}/logs/rerank_bm25/{{reranker}}/{{split}}.log",
+    benchmark:
+        f"{R}/benchmarks/rerank_bm25/{{reranker}}/{{split}}.tsv"
     conda:
         GPU_ENV
     script:
-        "../scripts/not_implemented.py"
+        "../scripts/rerank.py"

@@ -7,7 +7,10 @@ with rule_logging(snakemake.log[0], snakemake.rule):
     tables.write(
         snakemake.wildcards.table,
         tables.load_measurements(
-            snakemake.input.metrics, snakemake.input.models, snakemake.input.indexes
+            snakemake.input.metrics,
+            snakemake.input.models,
+            snakemake.input.indexes,
+            snakemake.input.latency,
         ),
         roles=snakemake.params.roles,
         metrics=snakemake.params.metrics,

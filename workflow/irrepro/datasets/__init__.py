@@ -132,3 +132,18 @@ def prepare(
         log.info("split %s: %s", name, manifest["splits"][name])
     Path(manifest_out).write_text(json.dumps(manifest, indent=2) + "\n")
     return manifest
+
+
+def prepare_folder(spec: dict, folder: str | Path) -> dict:
+    """The data stage's artefacts in its own layout under `folder` (corpus.parquet,
+    queries/<split>.parquet, qrels/<split>.parquet, manifest.json), for code run outside
+    Snakemake: tests and benchmarks."""
+    folder = Path(folder)
+    splits = split_names(spec)
+    return prepare(
+        spec,
+        str(folder / "corpus.parquet"),
+        {s: str(folder / "queries" / f"{s}.parquet") for s in splits},
+        {s: str(folder / "qrels" / f"{s}.parquet") for s in splits},
+        str(folder / "manifest.json"),
+    )

@@ -18,13 +18,11 @@ import numpy as np
 import torch
 
 from ..train.data import BatchPlan, Corpus, TrainQueries, shard
-from ..train.distributed import is_main_process
 from ..train.losses import adore_loss
-from ..train.trainer import Trainer
-from .encode import embedding_doc_ids, load_embeddings
+from .encode import EmbeddingStore, embedding_doc_ids
 from .index import read_index, search
 from .model import BiEncoder
-from .training import fingerprint, input_signature, save_trained, settings_for
+from .training import fingerprint, input_signature, settings_for, train_and_save
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +37,7 @@ class QueryBatches:
         picked = shard(self.plan.queries(step), rank, world_size)
         texts = [str(t) for t in self.queries.texts[picked]]
         return {
-            "queries": self.model.tokenize(texts, self.max_length),
+            "queries": self.model.tokenize(texts, self.max_length, "query"),
             "positives": [self.queries.positives[q] for q in picked],
         }
 
@@ -72,8 +70,9 @@ def dynamic_candidates(
     return lists, mrr, seconds
 
 
-def adore_loss_fn(index, embeddings: np.ndarray, depth: int, metric_cut: int | None):
-    """loss_fn(model, batch) for the Trainer: retrieve, build candidate lists, LambdaLoss."""
+def adore_loss_fn(index, embeddings: EmbeddingStore, depth: int, metric_cut: int | None):
+    """loss_fn(model, batch) for the Trainer: retrieve, build candidate lists, LambdaLoss.
+    Candidate vectors are read from the memory-mapped shards, not a copy of all of them."""
 
     def loss_fn(model, batch):
         queries = model(**batch["queries"])
@@ -82,7 +81,8 @@ def adore_loss_fn(index, embeddings: np.ndarray, depth: int, metric_cut: int | N
         )
         losses = []
         for vector, (candidates, relevant) in zip(queries, lists, strict=True):
-            documents = torch.from_numpy(embeddings[candidates]).to(vector.device, vector.dtype)
+            documents = torch.from_numpy(embeddings.rows(candidates))
+            documents = documents.to(vector.device, vector.dtype)
             relevant = torch.from_numpy(relevant).to(vector.device)
             losses.append(adore_loss(documents @ vector, relevant, metric_cut))
         return torch.stack(losses).mean(), {"train_mrr@10": mrr, "search_seconds": seconds}
@@ -112,7 +112,7 @@ def train_adore(
     depth, metric_cut = int(training.get("depth", 200)), training.get("metric_cut", 200)
     model = BiEncoder.load(doc_encoder_dir)
     index = read_index(index_path)
-    embeddings = load_embeddings(embeddings_dir)
+    embeddings = EmbeddingStore(embeddings_dir)
     log.info(
         "ADORE: %d train queries, index %s (%d vectors), %d steps of %d, top-%d, MRR@%s weights",
         len(queries),
@@ -126,23 +126,24 @@ def train_adore(
     batches = QueryBatches(
         model, queries, BatchPlan(len(queries), settings.batch_size, settings.seed), query_length
     )
-    trainer = Trainer(
+    job = fingerprint(
+        method="adore",
+        settings=asdict(settings),
+        depth=depth,
+        metric_cut=metric_cut,
+        inputs=input_signature(index_path, queries_path, qrels_path),
+        init=doc_encoder_dir,
+        query_length=query_length,
+    )
+    loss_fn = adore_loss_fn(index, embeddings, depth, metric_cut)
+    train_and_save(
         model,
-        adore_loss_fn(index, embeddings, depth, metric_cut),
+        loss_fn,
         batches,
         settings,
         checkpoint_dir,
-        fingerprint=fingerprint(
-            method="adore",
-            settings=asdict(settings),
-            depth=depth,
-            metric_cut=metric_cut,
-            inputs=input_signature(index_path, queries_path, qrels_path),
-            init=doc_encoder_dir,
-            query_length=query_length,
-        ),
+        job,
+        out_dir,
+        method="adore",
+        index=index_path,
     )
-    train_log = trainer.train()
-    if is_main_process():
-        save_trained(model, train_log, out_dir, method="adore", settings=settings, index=index_path)
-        trainer.clear_checkpoint()

@@ -97,6 +97,33 @@ def load_embeddings(directory: str | Path) -> np.ndarray:
     return vectors
 
 
+class EmbeddingStore:
+    """Rows of an embeddings folder gathered from memory-mapped float16 shards: reranking
+    needs a few thousand vectors per query, not the whole 8.8M x 768 matrix in memory."""
+
+    def __init__(self, directory: str | Path):
+        directory = Path(directory)
+        meta = json.loads((directory / META).read_text())
+        self.shards = [
+            np.load(directory / shard_name(n), mmap_mode="r") for n in range(meta["shards"])
+        ]
+        self.starts = np.cumsum([0, *(len(shard) for shard in self.shards)])
+        self.dim = meta["dim"]
+
+    def __len__(self) -> int:
+        return int(self.starts[-1])
+
+    def rows(self, rows: np.ndarray) -> np.ndarray:
+        """float32 (len(rows), dim) in the order asked."""
+        rows = np.asarray(rows, dtype=np.int64)
+        out = np.empty((len(rows), self.dim), dtype=np.float32)
+        shard_of = np.searchsorted(self.starts, rows, side="right") - 1
+        for number in np.unique(shard_of):
+            where = np.flatnonzero(shard_of == number)
+            out[where] = self.shards[number][rows[where] - self.starts[number]]
+        return out
+
+
 def embedding_doc_ids(directory: str | Path) -> np.ndarray:
     """Doc ids (str, object array) of the embedding rows, in order."""
     column = pq.read_table(Path(directory) / DOC_IDS, columns=["doc_id"]).column("doc_id")
@@ -183,7 +210,7 @@ def save_shard(path: Path, vectors: np.ndarray) -> None:
 def publish(work_dir: Path, out_dir, meta: dict, doc_ids: list[pa.Array]) -> None:
     """Move the shards into `out_dir` next to doc_ids.parquet and meta.json, then tidy up."""
     with staged_directory(out_dir) as staging:
-        ids = pa.chunked_array(doc_ids, pa.string())
+        ids = pa.chunked_array([chunk.cast(pa.string()) for chunk in doc_ids], pa.string())
         pq.write_table(pa.table({"doc_id": ids}), staging / DOC_IDS)
         write_json(staging / META, meta)
         for number in range(meta["shards"]):

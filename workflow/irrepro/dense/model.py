@@ -4,6 +4,12 @@ backbone -> pooling (`cls`: first token, as STAR/ADORE; `mean`: attention-masked
 sentence-transformers) -> optional head (Linear then LayerNorm: DRhard's `RobertaDot`) ->
 optional L2 normalisation. A saved encoder is a transformers checkpoint (the backbone, at the top
 level) and a sentence-transformers model at the same time, so both libraries load our results.
+
+With `markers` (TCT-ColBERT's students, and the ColBERT teacher in irrepro.tct) the input is
+ColBERT's: a [Q] or [D] marker after [CLS], queries filled with [MASK] to their full length
+(query augmentation, the masks attended to), and mean pooling over the tokens after the
+marker. sentence-transformers cannot add the markers, so such a model is saved for
+transformers and irrepro only.
 """
 
 from __future__ import annotations
@@ -31,12 +37,17 @@ POOLINGS = ("cls", "mean")
 ENCODER_CONFIG = "irrepro_encoder.json"
 DENSE_DIR, LAYER_NORM_DIR = "2_Dense", "3_LayerNorm"
 TOKENIZE_CHUNK = 4096
+KINDS = ("query", "passage")
+# ColBERT's markers are BERT's first unused vocabulary entries; other vocabularies get new tokens.
+MARKER_TOKENS = {"query": ("[unused0]", "[Q]"), "passage": ("[unused1]", "[D]")}
 
 
 class BiEncoder(nn.Module):
     """Shared query/passage encoder; `forward` gives (B, dim) vectors."""
 
-    def __init__(self, backbone, tokenizer, pooling="cls", head=False, normalize=False):
+    def __init__(
+        self, backbone, tokenizer, pooling="cls", head=False, normalize=False, markers=False
+    ):
         super().__init__()
         if pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {POOLINGS}, not {pooling!r}")
@@ -46,6 +57,7 @@ class BiEncoder(nn.Module):
         self.tokenizer = tokenizer
         self.pooling = pooling
         self.normalize = normalize
+        self.markers = Markers.for_model(backbone, tokenizer) if markers else None
         hidden = backbone.config.hidden_size
         self.head = nn.Sequential(nn.Linear(hidden, hidden), nn.LayerNorm(hidden)) if head else None
         self.train(backbone.training)  # eval after from_pretrained: one mode for all parts
@@ -53,10 +65,13 @@ class BiEncoder(nn.Module):
     # ------------------------------------------------------------------ construction, saving
 
     @classmethod
-    def from_backbone(cls, name, pooling="cls", head=False, normalize=False, seed=0) -> BiEncoder:
-        """A fresh encoder on a named backbone; a new head is initialised as DRhard does."""
+    def from_backbone(
+        cls, name, pooling="cls", head=False, normalize=False, seed=0, markers=False
+    ) -> BiEncoder:
+        """A fresh encoder on a named backbone (or a saved model's directory, e.g. a ColBERT
+        teacher's, whose transformer it starts from); a new head is initialised as DRhard does."""
         backbone, tokenizer = load_backbone(name, seed)
-        model = cls(backbone, tokenizer, pooling=pooling, head=head, normalize=normalize)
+        model = cls(backbone, tokenizer, pooling, head, normalize, markers)
         if model.head is not None:
             init_head(model.head, seed)
         return model
@@ -66,7 +81,14 @@ class BiEncoder(nn.Module):
         directory = Path(directory)
         config = json.loads((directory / ENCODER_CONFIG).read_text())
         backbone, tokenizer = load_pretrained(str(directory))
-        model = cls(backbone, tokenizer, config["pooling"], config["head"], config["normalize"])
+        model = cls(
+            backbone,
+            tokenizer,
+            config["pooling"],
+            config["head"],
+            config["normalize"],
+            config.get("markers", False),
+        )
         if model.head is not None:
             load_head(model.head, directory)
         return model
@@ -80,11 +102,13 @@ class BiEncoder(nn.Module):
             self.tokenizer.save_pretrained(tmp)
             if self.head is not None:
                 save_head(self.head, tmp)
-            write_sentence_transformers_files(self, tmp, max_seq_length)
+            if self.markers is None:
+                write_sentence_transformers_files(self, tmp, max_seq_length)
             config = {
                 "pooling": self.pooling,
                 "head": self.head is not None,
                 "normalize": self.normalize,
+                "markers": self.markers is not None,
                 "max_seq_length": max_seq_length,
             }
             write_json(tmp / ENCODER_CONFIG, config)
@@ -106,16 +130,17 @@ class BiEncoder(nn.Module):
         self.backbone.gradient_checkpointing_enable(**kwargs)
 
     def tokenize(self, texts: list[str], max_length: int, kind: str = "passage") -> dict:
-        """Truncated batch padded to its longest text. `kind` (query/passage) is accepted for
-        encoders that mark the two differently (TCT-ColBERT); this one treats them alike."""
-        batch = self.tokenizer(
-            list(texts), truncation=True, max_length=max_length, padding=True, return_tensors="pt"
-        )
-        return {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"]}
+        """Truncated batch padded to its longest text (queries with markers: to max_length)."""
+        return tokenize(self.tokenizer, texts, max_length, kind, self.markers)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         hidden = self.backbone(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-        vectors = hidden[:, 0] if self.pooling == "cls" else masked_mean(hidden, attention_mask)
+        if self.pooling == "cls":
+            vectors = hidden[:, 0]
+        elif self.markers is not None:  # TCT-ColBERT: the tokens after [CLS] and the marker
+            vectors = masked_mean(hidden[:, 2:], attention_mask[:, 2:])
+        else:
+            vectors = masked_mean(hidden, attention_mask)
         if self.head is not None:
             vectors = self.head(vectors)
         return F.normalize(vectors, p=2, dim=-1) if self.normalize else vectors
@@ -128,13 +153,14 @@ class BiEncoder(nn.Module):
         batch_size: int = 64,
         device=None,
         progress=None,
+        kind: str = "passage",
     ) -> np.ndarray:
         """float32 (len(texts), dim) in input order. Batches are cut from texts sorted by token
         count, so they carry little padding. `device` moves the model there (and leaves it);
         `progress` (a tqdm bar) is advanced by each batch."""
         if device is not None:
             self.to(device)
-        tokens = PackedTokens.from_texts(self.tokenizer, texts, max_length)
+        tokens = PackedTokens.from_texts(self.tokenizer, texts, max_length, kind, self.markers)
         order = np.argsort(-tokens.lengths, kind="stable")
         vectors = np.empty((len(order), self.dim), dtype=np.float32)
         was_training = self.training
@@ -157,6 +183,7 @@ class BiEncoder(nn.Module):
         settings = {
             "pooling": self.pooling,
             "normalize": self.normalize,
+            "markers": self.markers is not None,
             "config": model_config(self.backbone),
             "tokenizer": [type(self.tokenizer).__name__, len(self.tokenizer)],
         }
@@ -182,6 +209,58 @@ def model_config(backbone) -> dict:
     }
 
 
+# ---------------------------------------------------------------------- tokens and markers
+
+
+@dataclass(frozen=True)
+class Markers:
+    """Token ids of ColBERT's input format: [Q] / [D] markers and the query filler [MASK]."""
+
+    query: int
+    passage: int
+    fill: int
+
+    @classmethod
+    def for_model(cls, backbone, tokenizer) -> Markers:
+        """BERT's [unused0]/[unused1] where the vocabulary has them (ColBERT's choice); else
+        [Q]/[D] are added to the tokenizer and the backbone's embeddings grow to match."""
+        if tokenizer.mask_token_id is None or tokenizer.cls_token_id is None:
+            raise ValueError("markers need a tokenizer with [CLS] and [MASK] tokens")
+        vocab = tokenizer.get_vocab()
+        ids = {}
+        for kind, (unused, added) in MARKER_TOKENS.items():
+            if unused in vocab:
+                ids[kind] = vocab[unused]
+            else:
+                tokenizer.add_special_tokens({"additional_special_tokens": [added]})
+                ids[kind] = tokenizer.convert_tokens_to_ids(added)
+        if len(tokenizer) > backbone.get_input_embeddings().num_embeddings:
+            backbone.resize_token_embeddings(len(tokenizer))
+        return cls(ids["query"], ids["passage"], tokenizer.mask_token_id)
+
+    def of(self, kind: str) -> int:
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
+        return self.query if kind == "query" else self.passage
+
+
+def tokenize(tokenizer, texts, max_length: int, kind: str, markers: Markers | None) -> dict:
+    """A padded batch; with markers, ColBERT's format (the marker after [CLS], queries filled
+    with attended [MASK] tokens to exactly max_length)."""
+    if markers is None:
+        batch = tokenizer(
+            [str(t) for t in texts],
+            truncation=True,
+            max_length=max_length,
+            padding=True,
+            return_tensors="pt",
+        )
+        return {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"]}
+    tokens = PackedTokens.from_texts(tokenizer, texts, max_length, kind, markers)
+    input_ids, attention_mask = tokens.batch(np.arange(len(tokens)))
+    return {"input_ids": input_ids, "attention_mask": attention_mask}
+
+
 # ---------------------------------------------------------------------- tokens for inference
 
 
@@ -193,24 +272,37 @@ class PackedTokens:
     ids: np.ndarray
     offsets: np.ndarray
     pad_id: int
+    fill_to: int | None = None  # queries with markers: [MASK]-filled to this length
 
     @classmethod
-    def from_texts(cls, tokenizer, texts: Sequence[str], max_length: int) -> PackedTokens:
+    def from_texts(
+        cls,
+        tokenizer,
+        texts: Sequence[str],
+        max_length: int,
+        kind: str = "passage",
+        markers: Markers | None = None,
+    ) -> PackedTokens:
         pieces, lengths = [], []
+        marker = markers.of(kind) if markers is not None else None
         for start in range(0, len(texts), TOKENIZE_CHUNK):
             chunk = [str(text) for text in texts[start : start + TOKENIZE_CHUNK]]
             ids = tokenizer(
                 chunk,
                 truncation=True,
-                max_length=max_length,
+                max_length=max_length if marker is None else max_length - 1,
                 return_attention_mask=False,
                 return_token_type_ids=False,
             )["input_ids"]
+            if marker is not None:
+                ids = [row[:1] + [marker] + row[1:] for row in ids]
             lengths.extend(len(row) for row in ids)
             pieces.append(np.fromiter(chain.from_iterable(ids), dtype=np.int32))
         offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
         flat = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int32)
+        if marker is not None and kind == "query":
+            return cls(flat, offsets, markers.fill, fill_to=max_length)
         return cls(flat, offsets, tokenizer.pad_token_id)
 
     def __len__(self) -> int:
@@ -221,14 +313,17 @@ class PackedTokens:
         return np.diff(self.offsets)
 
     def batch(self, rows: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-        """(input_ids, attention_mask) for `rows`, right-padded to the longest of them."""
+        """(input_ids, attention_mask) for `rows`, right-padded to the longest of them, or
+        filled to `fill_to` with attended filler tokens."""
         lengths = self.lengths[rows]
-        mask = np.arange(lengths.max(initial=1)) < lengths[:, None]
+        width = self.fill_to or lengths.max(initial=1)
+        mask = np.arange(width) < lengths[:, None]
         input_ids = np.full(mask.shape, self.pad_id, dtype=np.int64)
         input_ids[mask] = np.concatenate(
             [self.ids[self.offsets[r] : self.offsets[r + 1]] for r in rows]
         )
-        return torch.from_numpy(input_ids), torch.from_numpy(mask.astype(np.int64))
+        attention = np.ones(mask.shape, np.int64) if self.fill_to else mask.astype(np.int64)
+        return torch.from_numpy(input_ids), torch.from_numpy(attention)
 
 
 # ---------------------------------------------------------------------- head and file layout

@@ -39,7 +39,9 @@ def dense_run(
     with RunWriter(run_path, doc_ids) as writer, bar:
         for start in range(0, len(queries), batch_size):
             chunk = queries.iloc[start : start + batch_size]
-            vectors = query_encoder.encode(chunk["text"].tolist(), max_length, batch_size, device)
+            vectors = query_encoder.encode(
+                chunk["text"].tolist(), max_length, batch_size, device, kind="query"
+            )
             scores, rows = search(index, vectors, depth)
             writer.add(chunk["query_id"].astype(str).tolist(), rows, scores)
             bar.update(len(chunk))

@@ -47,6 +47,7 @@ class EncoderSpec:
     pooling: str = "cls"
     head: bool = True
     normalize: bool = False
+    markers: bool = False  # TCT-ColBERT's input format (see BiEncoder)
     query_length: int = 24
     passage_length: int = 120
 
@@ -59,7 +60,7 @@ class EncoderSpec:
 
     def new_model(self, seed: int) -> BiEncoder:
         return BiEncoder.from_backbone(
-            self.backbone, pooling=self.pooling, head=self.head, normalize=self.normalize, seed=seed
+            self.backbone, self.pooling, self.head, self.normalize, seed, self.markers
         )
 
 
@@ -119,22 +120,21 @@ class PairBatches:
         )
         picked, positives = shard(picked, rank, world_size), shard(positives, rank, world_size)
         batch = {
-            "queries": self._tokens(self.queries.texts[picked], self.encoder.query_length),
-            "positives": self._tokens(self.corpus.text(positives), self.encoder.passage_length),
+            "queries": self._tokens(self.queries.texts[picked], "query"),
+            "positives": self._tokens(self.corpus.text(positives)),
             "positive_mask": torch.from_numpy(self.queries.is_positive(picked, positives)),
         }
         if negatives is not None:
             negatives = shard(negatives, rank, world_size).reshape(-1)
-            batch["negatives"] = self._tokens(
-                self.corpus.text(negatives), self.encoder.passage_length
-            )
+            batch["negatives"] = self._tokens(self.corpus.text(negatives))
             batch["negative_is_positive"] = torch.from_numpy(
                 self.queries.is_positive(picked, negatives)
             )
         return batch
 
-    def _tokens(self, texts, max_length: int) -> dict:
-        return self.model.tokenize([str(t) for t in texts], max_length)
+    def _tokens(self, texts, kind: str = "passage") -> dict:
+        length = self.encoder.query_length if kind == "query" else self.encoder.passage_length
+        return self.model.tokenize([str(t) for t in texts], length, kind)
 
 
 def pairwise_loss_fn(method: str):
@@ -202,23 +202,34 @@ def train_biencoder(
         n_negatives,
         pool,
     )
-    trainer = Trainer(
+    job = fingerprint(
+        method=method,
+        encoder=asdict(spec),
+        settings=asdict(settings),
+        inputs=input_signature(corpus_path, queries_path, qrels_path, negatives_path),
+        init=init_dir,
+    )
+    train_and_save(
         model,
         pairwise_loss_fn(method),
         batches,
         settings,
         checkpoint_dir,
-        fingerprint=fingerprint(
-            method=method,
-            encoder=asdict(spec),
-            settings=asdict(settings),
-            inputs=input_signature(corpus_path, queries_path, qrels_path, negatives_path),
-            init=init_dir,
-        ),
+        job,
+        out_dir,
+        method=method,
     )
+
+
+def train_and_save(
+    model, loss_fn, batches, settings: TrainSettings, checkpoint_dir, job: str, out_dir, **details
+) -> None:
+    """Train (resuming a checkpoint of the same `job` fingerprint), then save the model, its log
+    and its cost from the main process and drop the checkpoint."""
+    trainer = Trainer(model, loss_fn, batches, settings, checkpoint_dir, fingerprint=job)
     train_log = trainer.train()
     if is_main_process():
-        save_trained(model, train_log, out_dir, method=method, settings=settings)
+        save_trained(model, train_log, out_dir, settings=settings, **details)
         trainer.clear_checkpoint()
 
 

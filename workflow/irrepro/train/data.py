@@ -27,20 +27,27 @@ class Corpus:
         table = pq.read_table(path, columns=["doc_id", "text"])
         self.doc_ids = table.column("doc_id").to_numpy(zero_copy_only=False).astype(object)
         self.texts = table.column("text").to_numpy(zero_copy_only=False).astype(object)
-        self._row = pd.Index(self.doc_ids)
+        self.rows = row_lookup(self.doc_ids)
 
     def __len__(self) -> int:
         return len(self.doc_ids)
 
-    def rows(self, doc_ids) -> np.ndarray:
-        rows = self._row.get_indexer(list(doc_ids))
-        if (rows < 0).any():
-            missing = [d for d, r in zip(doc_ids, rows, strict=True) if r < 0][:3]
-            raise KeyError(f"documents not in the corpus: {missing}")
-        return rows
-
     def text(self, rows) -> list[str]:
         return [str(t) for t in self.texts[np.asarray(rows)]]
+
+
+def row_lookup(doc_ids):
+    """rows(ids) -> positions of `ids` in `doc_ids`; a KeyError names unknown ones."""
+    index = pd.Index(doc_ids)
+
+    def rows(ids) -> np.ndarray:
+        found = index.get_indexer(list(ids))
+        if (found < 0).any():
+            missing = [d for d, r in zip(ids, found, strict=True) if r < 0][:3]
+            raise KeyError(f"documents not in the corpus: {missing}")
+        return found
+
+    return rows
 
 
 class TrainQueries:

@@ -82,3 +82,48 @@ def adore_loss(scores: torch.Tensor, relevant: torch.Tensor, cutoff: int | None)
     losses = F.softplus(scores.unsqueeze(0) - scores.unsqueeze(1))  # [i, j]: s_j - s_i
     pairs = pairs.to(losses.dtype)
     return (losses * weights * pairs).sum() / pairs.sum().clamp(min=1)
+
+
+# ---------------------------------------------------------------------- TCT-ColBERT
+
+
+def inbatch_softmax_loss(scores: torch.Tensor, false_negatives: torch.Tensor) -> torch.Tensor:
+    """Softmax cross entropy of query i over the batch's passages, its positive at column i.
+
+    scores (B, P) with P >= B (the positives first, then the negatives); false_negatives (B, P)
+    marks other columns that are also relevant to the query: they leave the softmax.
+    """
+    scores = scores.masked_fill(false_negatives, float("-inf"))
+    target = torch.arange(len(scores), device=scores.device)
+    return F.cross_entropy(scores, target)
+
+
+def distillation_kl(student: torch.Tensor, teacher: torch.Tensor, tau: float) -> torch.Tensor:
+    """Mean over queries of KL(softmax(teacher / tau) || softmax(student)), Eq. 5-6 of the
+    TCT-ColBERT paper (the student's dot products enter the softmax untempered)."""
+    target = F.log_softmax(teacher / tau, dim=-1)
+    return F.kl_div(F.log_softmax(student, dim=-1), target, log_target=True, reduction="batchmean")
+
+
+def tct_loss(
+    student: torch.Tensor,
+    teacher: torch.Tensor | None,
+    false_negatives: torch.Tensor,
+    gamma: float,
+    tau: float,
+    triplet_only: bool,
+) -> torch.Tensor:
+    """Eq. 6: gamma * CE on the labels + (1 - gamma) * KL to the teacher over the batch's
+    passages (in-batch), or over each query's own (positive, negative) pair (`triplet_only`).
+    Without a teacher (PoolAvg) it is the labels' cross entropy alone.
+
+    student, teacher: (B, 2B) scores of each query against [positives; negatives].
+    """
+    labels = inbatch_softmax_loss(student, false_negatives)
+    if teacher is None:
+        return labels
+    if triplet_only:
+        own = torch.arange(len(student), device=student.device)
+        pair = torch.stack([own, own + len(student)], dim=1)
+        student, teacher = student.gather(1, pair), teacher.gather(1, pair)
+    return gamma * labels + (1 - gamma) * distillation_kl(student, teacher, tau)

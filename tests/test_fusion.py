@@ -1,0 +1,100 @@
+"""Hybrid fusion (TCT-ColBERT Eq. 7) against the equation applied by hand, and its tuning."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from irrepro import methods
+from irrepro.errors import ConfigError
+from irrepro.fusion import alpha_grid, fuse, sample_queries, tune_alpha
+
+
+def run(rows):
+    frame = pd.DataFrame(rows, columns=["query_id", "doc_id", "score"])
+    frame["rank"] = frame.groupby("query_id").cumcount() + 1
+    return frame
+
+
+DENSE = run([("q1", "a", 10.0), ("q1", "b", 8.0), ("q1", "c", 7.0), ("q2", "x", 3.0)])
+SPARSE = run([("q1", "b", 20.0), ("q1", "d", 15.0), ("q1", "a", 12.0), ("q3", "y", 9.0)])
+
+
+def test_fusion_follows_equation_7_by_hand():
+    out = fuse(DENSE, SPARSE, alpha=0.5, depth=1000)
+    got = {(q, d): s for q, d, s in zip(out.query_id, out.doc_id, out.score, strict=True)}
+    # q1: dense min 7, sparse min 12
+    assert got[("q1", "a")] == 0.5 * 12 + 10  # in both lists
+    assert got[("q1", "b")] == 0.5 * 20 + 8
+    assert got[("q1", "c")] == 0.5 * 12 + 7  # dense only: sparse minimum substituted
+    assert got[("q1", "d")] == 0.5 * 15 + 7  # sparse only: dense minimum substituted
+    # a query one list lacks entirely: that list contributes 0
+    assert got[("q2", "x")] == 3.0 and got[("q3", "y")] == 0.5 * 9
+    q1 = out[out.query_id == "q1"]
+    assert list(q1.doc_id) == ["b", "a", "d", "c"] and list(q1["rank"]) == [1, 2, 3, 4]
+
+
+def test_fusion_ties_follow_trec_eval_order_and_depth_cuts():
+    dense = run([("q", "a", 1.0), ("q", "b", 1.0), ("q", "c", 0.0)])
+    sparse = run([("q", "a", 0.0), ("q", "b", 0.0), ("q", "c", 0.0)])
+    out = fuse(dense, sparse, alpha=1.0, depth=2)
+    assert list(out.doc_id) == ["b", "a"]  # equal scores: doc id descending, as trec_eval
+
+
+def test_alpha_zero_keeps_the_dense_order():
+    out = fuse(DENSE, SPARSE, alpha=0.0, depth=1000)
+    q1 = out[out.query_id == "q1"]
+    # d (sparse only) takes the dense minimum, 7, and ties with c: doc id descending
+    assert list(q1.doc_id) == ["a", "b", "d", "c"]
+
+
+def test_duplicate_documents_are_an_error():
+    dense = run([("q", "a", 1.0), ("q", "a", 2.0)])
+    with pytest.raises(ValueError, match="dense run lists a document twice"):
+        fuse(dense, SPARSE, 0.1, 10)
+
+
+def test_alpha_grid_is_inclusive():
+    assert alpha_grid({"start": 0.0, "stop": 0.3, "step": 0.1}) == [0.0, 0.1, 0.2, 0.3]
+    assert len(alpha_grid({"start": 0.0, "stop": 1.0, "step": 0.01})) == 101
+    with pytest.raises(ConfigError):
+        alpha_grid({"start": 1.0, "stop": 0.0, "step": 0.1})
+
+
+def test_tuning_finds_the_weight_that_ranks_the_relevant_document_first():
+    # dense puts the relevant doc r second, sparse first: a small alpha is not enough
+    dense = run([("q", "n", 10.0), ("q", "r", 9.0)])
+    sparse = run([("q", "r", 10.0), ("q", "n", 5.0)])
+    qrels = pd.DataFrame({"query_id": ["q"], "doc_id": ["r"], "relevance": [1]})
+    result = tune_alpha(dense, sparse, qrels, [0.0, 0.1, 0.3, 0.5], "MRR@10")
+    # r wins once alpha * (10 - 5) > 1, i.e. alpha > 0.2
+    values = {row["alpha"]: row["MRR@10"] for row in result["grid"]}
+    assert values == {0.0: 0.5, 0.1: 0.5, 0.3: 1.0, 0.5: 1.0}
+    assert result["alpha"] == 0.3 and result["value"] == 1.0 and result["queries"] == 1
+
+
+def test_sample_queries_draws_judged_queries_deterministically():
+    queries = pd.DataFrame({"query_id": [f"q{i}" for i in range(10)], "text": ["t"] * 10})
+    qrels = pd.DataFrame(
+        {"query_id": [f"q{i}" for i in range(8)], "doc_id": "d", "relevance": [1] * 7 + [0]}
+    )
+    first = sample_queries(queries, qrels, 4, seed=3)
+    again = sample_queries(queries, qrels, 4, seed=3)
+    assert first[0].equals(again[0]) and len(first[0]) == 4
+    assert set(first[0].query_id) <= {f"q{i}" for i in range(7)}  # judged relevant only
+    assert set(first[1].query_id) == set(first[0].query_id)
+    everything = sample_queries(queries, qrels, 100, seed=3)
+    assert len(everything[0]) == 7
+    assert np.array_equal(everything[0].query_id, [f"q{i}" for i in range(7)])
+
+
+def test_any_dense_sparse_pair_is_a_method():
+    assert methods.hybrid_parts("hybrid-tct-triplet-bm25") == ("tct-triplet", "bm25")
+    assert methods.hybrid_parts("hybrid-adore-bm25neg-pq6-splade-max") == (
+        "adore-bm25neg-pq6",
+        "splade-max",
+    )
+    assert methods.get("hybrid-star-bm25").label == "STAR + BM25"
+    assert methods.get("hybrid-star-bm25").implemented
+    assert not methods.get("hybrid-star-splade-max").implemented
+    with pytest.raises(ConfigError, match="hybrid-<dense>-<sparse>"):
+        methods.get("hybrid-bm25-star")

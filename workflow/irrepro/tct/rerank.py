@@ -1,0 +1,139 @@
+"""Reranking a first-stage run (BM25 top-1000): by ColBERT's MaxSim, or by a bi-encoder's dot.
+
+ColBERT encodes the candidate passages on the fly, as ColBERT v1's reranking does, a group of
+queries at a time: a group takes queries until its distinct candidates reach `doc_budget`, so
+memory stays bounded and a passage shared by several queries of a group is encoded once. A
+bi-encoder needs no encoding at all: its passage vectors are the encode_corpus output.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm import tqdm
+
+from ..artefacts import RUN, RunWriter, read_table
+from ..dense.encode import EmbeddingStore
+from ..dense.model import BiEncoder, PackedTokens
+from ..train.data import Corpus
+from .colbert import ColBERT, maxsim
+
+log = logging.getLogger(__name__)
+
+
+class Candidates:
+    """Each query's first-stage top-`depth` as corpus rows, in the order of `queries`."""
+
+    def __init__(self, run_path, queries: pd.DataFrame, row_of, depth: int):
+        run = read_table(run_path, RUN)
+        run = run[run["rank"] <= depth].sort_values(["query_id", "rank"], kind="mergesort")
+        rows = row_of(run["doc_id"].to_numpy(dtype=object))
+        grouped = pd.Series(rows).groupby(run["query_id"].to_numpy()).agg(list)
+        self.query_ids = [q for q in queries["query_id"].astype(str) if q in grouped.index]
+        texts = dict(zip(queries["query_id"].astype(str), queries["text"], strict=True))
+        self.texts = [str(texts[q]) for q in self.query_ids]
+        self.rows = [np.asarray(grouped[q], dtype=np.int64) for q in self.query_ids]
+        missing = len(queries) - len(self.query_ids)
+        if missing:
+            log.info("%d queries have no first-stage results and get none", missing)
+
+    def __len__(self) -> int:
+        return len(self.query_ids)
+
+    def groups(self, doc_budget: int) -> Iterator[slice]:
+        """Consecutive queries whose distinct candidates stay within doc_budget (at least one)."""
+        start, seen = 0, set()
+        for i, rows in enumerate(self.rows):
+            if seen and len(seen | set(rows.tolist())) > doc_budget:
+                yield slice(start, i)
+                start, seen = i, set()
+            seen.update(rows.tolist())
+        if start < len(self.rows):
+            yield slice(start, len(self.rows))
+
+    def padded(self, part: slice, scores: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, scores) as (queries, k) matrices padded with -1 rows, for RunWriter."""
+        rows = self.rows[part]
+        width = max((len(r) for r in rows), default=0)
+        out_rows = np.full((len(rows), width), -1, dtype=np.int64)
+        out_scores = np.full((len(rows), width), -np.inf)
+        for i, (r, s) in enumerate(zip(rows, scores, strict=True)):
+            out_rows[i, : len(r)], out_scores[i, : len(r)] = r, s
+        return out_rows, out_scores
+
+
+@torch.no_grad()
+def encode_tokens(model: ColBERT, texts, max_length: int, batch_size: int, kind: str):
+    """ColBERT token vectors (N, max_length, dim) float32 and their mask (N, max_length)."""
+    tokens = PackedTokens.from_texts(model.tokenizer, texts, max_length, kind, model.markers)
+    vectors = torch.zeros(len(tokens), max_length, model.dim)
+    mask = torch.zeros(len(tokens), max_length, dtype=torch.bool)
+    order = np.argsort(-tokens.lengths, kind="stable")
+    for start in range(0, len(order), batch_size):
+        rows = order[start : start + batch_size]
+        input_ids, attention_mask = tokens.batch(rows)
+        out, used = model(input_ids.to(model.device), attention_mask.to(model.device), kind=kind)
+        width = out.shape[1]
+        vectors[torch.from_numpy(rows), :width] = out.float().cpu()
+        mask[torch.from_numpy(rows), :width] = used.cpu()
+    return vectors, mask
+
+
+@torch.no_grad()
+def rerank_colbert(
+    model: ColBERT,
+    corpus: Corpus,
+    candidates: Candidates,
+    out_path: str | Path,
+    query_length: int,
+    passage_length: int,
+    batch_size: int = 128,
+    doc_budget: int = 20_000,
+) -> None:
+    model.eval()
+    bar = tqdm(total=len(candidates), unit="query", desc="ColBERT reranking")
+    with RunWriter(out_path, corpus.doc_ids) as writer, bar:
+        for part in candidates.groups(doc_budget):
+            distinct = np.unique(np.concatenate(candidates.rows[part]))
+            docs, doc_mask = encode_tokens(
+                model, corpus.text(distinct), passage_length, batch_size, "passage"
+            )
+            queries, query_mask = encode_tokens(
+                model, candidates.texts[part], query_length, batch_size, "query"
+            )
+            scores = []
+            for i, rows in enumerate(candidates.rows[part]):
+                at = np.searchsorted(distinct, rows)
+                score = maxsim(queries[i : i + 1], query_mask[i : i + 1], docs[at], doc_mask[at])
+                scores.append(score[0].numpy())
+            writer.add(candidates.query_ids[part], *candidates.padded(part, scores))
+            bar.update(part.stop - part.start)
+
+
+@torch.no_grad()
+def rerank_biencoder(
+    model: BiEncoder,
+    store: EmbeddingStore,
+    doc_ids: np.ndarray,
+    candidates: Candidates,
+    out_path: str | Path,
+    query_length: int,
+    batch_size: int = 256,
+) -> None:
+    """Dot products of the query vectors with the candidates' stored passage vectors."""
+    bar = tqdm(total=len(candidates), unit="query", desc="bi-encoder reranking")
+    with RunWriter(out_path, doc_ids) as writer, bar:
+        for start in range(0, len(candidates), batch_size):
+            part = slice(start, min(start + batch_size, len(candidates)))
+            vectors = model.encode(candidates.texts[part], query_length, batch_size, kind="query")
+            scores = [
+                store.rows(rows) @ vector
+                for vector, rows in zip(vectors, candidates.rows[part], strict=True)
+            ]
+            writer.add(candidates.query_ids[part], *candidates.padded(part, scores))
+            bar.update(part.stop - part.start)

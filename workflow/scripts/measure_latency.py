@@ -1,0 +1,31 @@
+"""Rule measure_latency: per-query time of a hybrid's stages (TCT-ColBERT's Table 2)."""
+
+import json
+
+from irrepro import runtime
+from irrepro.artefacts import QUERIES, RUN, read_table
+from irrepro.dense.encode import embedding_doc_ids
+from irrepro.dense.index import read_index
+from irrepro.dense.model import BiEncoder
+from irrepro.latency import measure_hybrid_latency
+from irrepro.logs import rule_logging
+
+with rule_logging(snakemake.log[0], snakemake.rule) as log:
+    runtime.use_threads(snakemake.threads)
+    with open(snakemake.input.alpha) as handle:
+        alpha = json.load(handle)["alpha"]
+    result = measure_hybrid_latency(
+        BiEncoder.load(snakemake.input.model),
+        read_index(snakemake.input.index),
+        embedding_doc_ids(snakemake.input.embeddings),
+        read_table(snakemake.input.queries, QUERIES),
+        read_table(snakemake.input.sparse, RUN),
+        alpha,
+        snakemake.params.depth,
+        snakemake.params.query_length,
+        snakemake.params.sample_size,
+    )
+    result["method"] = f"hybrid-{snakemake.wildcards.dense}-{snakemake.wildcards.sparse}"
+    with open(snakemake.output[0], "w") as out:
+        json.dump(result, out, indent=2)
+    log.info("%s", result)
