@@ -2,12 +2,12 @@
 
 Input as in ColBERT v1: [CLS] [Q] query [SEP] filled with [MASK] to 32 tokens (query
 augmentation), [CLS] [D] passage [SEP]; every token's output goes through a 128-d linear layer
-(no bias) and is L2-normalised. One departure: the [MASK] fillers are attended to (ColBERT v1
-gives them attention mask 0, v2 made it an option), the format TCT-ColBERT's released query
-encoder uses, so teacher and students read one token batch. Passage tokens that are punctuation, and padding, are dropped
+(no bias) and is L2-normalised. Passage tokens that are punctuation, and padding, are dropped
 before MaxSim: score(q, d) = sum over query tokens of the max over passage tokens of their dot.
-The tokenisation is irrepro.dense.model's, so a student bi-encoder with markers reads the same
-token batch as its teacher.
+One departure: the [MASK] fillers are attended to (ColBERT v1 gives them attention mask 0, v2
+made it an option), as in TCT-ColBERT's released query encoder. The tokenisation is
+irrepro.dense.model's, so a student bi-encoder with markers reads the very token batch its
+teacher reads.
 """
 
 from __future__ import annotations
