@@ -166,7 +166,7 @@ def test_msmarco_dry_run_shows_the_full_dag(workflow_copy):
 
 @pytest.mark.slow
 def test_unimplemented_stage_fails_clearly_without_output(workflow_copy):
-    config = {**SMALL_DEMO, "methods": ["bm25", "colbert"], "tables": ["summary"]}
+    config = {**SMALL_DEMO, "methods": ["bm25", "splade-max"], "tables": ["summary"]}
     out = snakemake(
         workflow_copy,
         "--configfile",
@@ -175,7 +175,7 @@ def test_unimplemented_stage_fails_clearly_without_output(workflow_copy):
     )
     assert out.returncode != 0
     assert "not implemented yet" in out.stdout + out.stderr
-    assert not (workflow_copy / "results/demo/models/colbert").exists()
+    assert not (workflow_copy / "results/demo/models/splade-max").exists()
 
 
 @pytest.mark.slow

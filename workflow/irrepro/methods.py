@@ -106,11 +106,12 @@ def get(name: str) -> Method:
     return Method(name, f"{dense.label} + {sparse.label}", "fusion", implemented)
 
 
+def known(name: str) -> bool:
+    return name in METHODS or hybrid_parts(name) is not None
+
+
 def label(name: str) -> str:
-    try:
-        return get(name).label
-    except ConfigError:
-        return name
+    return get(name).label if known(name) else name
 
 
 def dense_index_of(method: str) -> tuple[str, str]:
