@@ -29,8 +29,9 @@ def synthetic_runs(queries: int, depth: int, seed: int = 0) -> tuple[pd.DataFram
     rng = np.random.default_rng(seed)
     shared = depth // 2
     dense_docs, sparse_docs = [], []
-    for _ in range(queries):
-        docs = rng.choice(1_000_000, size=2 * depth - shared, replace=False)
+    permutation = rng.permutation(1_000_000)
+    for start in rng.integers(0, 1_000_000, size=queries):
+        docs = permutation[(start + np.arange(2 * depth - shared)) % 1_000_000]  # distinct
         dense_docs.append(docs[:depth])
         sparse_docs.append(np.concatenate([docs[:shared], docs[depth:]]))
     qids = np.repeat([f"q{i}" for i in range(queries)], depth)
@@ -71,9 +72,15 @@ def main() -> None:
     ours_s, ours_all, ours = best_of(args.repeat, lambda: fuse(dense, sparse, ALPHA, args.depth))
 
     def to_ranx():
-        return (
-            Run.from_df(dense, q_id_col="query_id", doc_id_col="doc_id", score_col="score"),
-            Run.from_df(sparse, q_id_col="query_id", doc_id_col="doc_id", score_col="score"),
+        """ranx wants object (not pandas' string) id columns; converting is part of its cost."""
+        return tuple(
+            Run.from_df(
+                run.astype({"query_id": object, "doc_id": object}),
+                q_id_col="query_id",
+                doc_id_col="doc_id",
+                score_col="score",
+            )
+            for run in (dense, sparse)
         )
 
     convert_s, convert_all, (dense_run, sparse_run) = best_of(args.repeat, to_ranx)

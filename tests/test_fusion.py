@@ -98,3 +98,38 @@ def test_any_dense_sparse_pair_is_a_method():
     assert not methods.get("hybrid-star-splade-max").implemented
     with pytest.raises(ConfigError, match="hybrid-<dense>-<sparse>"):
         methods.get("hybrid-bm25-star")
+
+
+def reference_fusion(dense, sparse, alpha, depth):
+    """Eq. 7 written plainly with pandas: the outer join, the minimum per query, the sort."""
+    merged = pd.merge(dense, sparse, on=["query_id", "doc_id"], how="outer", suffixes=("_d", "_s"))
+    for side, run in (("d", dense), ("s", sparse)):
+        floor = merged["query_id"].map(run.groupby("query_id")["score"].min()).fillna(0.0)
+        merged[f"score_{side}"] = merged[f"score_{side}"].fillna(floor)
+    merged["score"] = alpha * merged["score_s"] + merged["score_d"]
+    merged = merged.sort_values(
+        ["query_id", "score", "doc_id"], ascending=[True, False, False], kind="mergesort"
+    )
+    merged["rank"] = merged.groupby("query_id").cumcount() + 1
+    return merged[merged["rank"] <= depth][["query_id", "doc_id", "rank", "score"]]
+
+
+def test_fusion_equals_the_plain_pandas_equation_on_random_runs():
+    rng = np.random.default_rng(7)
+
+    def random_run(queries):
+        rows = [
+            (q, f"d{d}", float(rng.integers(0, 5)))  # integer scores: many ties
+            for q in queries
+            for d in rng.choice(40, size=rng.integers(1, 15), replace=False)
+        ]
+        return run(rows)
+
+    dense = random_run([f"q{i}" for i in range(30)])
+    sparse = random_run([f"q{i}" for i in range(10, 40)])  # queries in one run only, both sides
+    got = fuse(dense, sparse, alpha=0.3, depth=8)
+    want = reference_fusion(dense, sparse, 0.3, 8)
+    assert got["query_id"].tolist() == want["query_id"].tolist()
+    assert got["doc_id"].tolist() == want["doc_id"].tolist()
+    assert got["rank"].tolist() == want["rank"].tolist()
+    assert np.allclose(got["score"], want["score"])

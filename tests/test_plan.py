@@ -108,15 +108,20 @@ def test_msmarco_config_plans_every_method_and_dl19():
     assert "results/msmarco-passage/index/bm25neg/flat.json" in pq["indexes"]
 
 
-def test_local_trec_folder_gives_a_test_split_and_no_dev_role(tmp_path):
-    (tmp_path / "corpus.jsonl").write_text('{"id": "d1", "contents": "hello world"}\n')
-    (tmp_path / "topics.txt").write_text("1\thello\n")
-    (tmp_path / "qrels.txt").write_text("1 0 d1 1\n")
+def local_trec_config(folder, methods: list[str]) -> dict:
+    """The demo config pointed at a one-document TREC folder with a single test split."""
+    (folder / "corpus.jsonl").write_text('{"id": "d1", "contents": "hello world"}\n')
+    (folder / "topics.txt").write_text("1\thello\n")
+    (folder / "qrels.txt").write_text("1 0 d1 1\n")
     config = base_config()
-    config["datasets"]["mine"] = {"source": "local", "format": "trec", "path": str(tmp_path)}
+    config["datasets"]["mine"] = {"source": "local", "format": "trec", "path": str(folder)}
     config["dataset"] = "mine"
-    config["methods"] = ["bm25"]
-    plan = Plan(config)
+    config["methods"] = methods
+    return config
+
+
+def test_local_trec_folder_gives_a_test_split_and_no_dev_role(tmp_path):
+    plan = Plan(local_trec_config(tmp_path, ["bm25"]))
     assert plan.splits == ["test"] and plan.eval_splits == ["test"]
     assert plan.roles == {"dev": None, "test": "test"}
     assert plan.source_files() == sorted(
@@ -132,12 +137,6 @@ def test_hybrids_plan_their_latency_and_need_train_queries(tmp_path):
         "results/demo/latency/hybrid-tct-bm25.json"
     ]
     assert plan.latency_split() == "dev"
-    (tmp_path / "corpus.jsonl").write_text('{"id": "d1", "contents": "hello world"}\n')
-    (tmp_path / "topics.txt").write_text("1\thello\n")
-    (tmp_path / "qrels.txt").write_text("1 0 d1 1\n")
-    config = base_config()
-    config["datasets"]["mine"] = {"source": "local", "format": "trec", "path": str(tmp_path)}
-    config["dataset"] = "mine"
-    config["methods"] = ["bm25", "tct", "hybrid-tct-bm25"]
+    config = local_trec_config(tmp_path, ["bm25", "tct", "hybrid-tct-bm25"])
     with pytest.raises(ConfigError, match="no train split"):
         Plan(config)

@@ -8,13 +8,15 @@ no results at all in one list gets 0 for that list (any constant leaves the orde
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from tqdm import tqdm
 
-from .artefacts import QRELS, QUERIES, sort_run
+from .artefacts import QRELS, QUERIES, as_string_array, descending_id_order
 from .errors import ConfigError
 from .metrics import aggregate, evaluate, parse_metric
 
@@ -23,52 +25,97 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Union:
-    """The two runs joined on (query, doc), each side's gaps filled with its query minimum."""
+    """The two runs joined on (query, doc), each side's gaps filled with its query minimum.
 
-    query_id: np.ndarray
-    doc_id: np.ndarray
+    Ids are dictionary-encoded once, so joining, filling and ranking work on integer codes:
+    a 7,000-query hybrid of two 1,000-deep runs takes seconds, not a string merge and sort.
+    """
+
+    queries: pa.Array  # distinct query ids
+    docs: pa.Array  # distinct doc ids
+    query: np.ndarray  # per row of the union: code into `queries`
+    doc: np.ndarray  # per row: code into `docs`
     sparse: np.ndarray
     dense: np.ndarray
+    _id_frame: pd.DataFrame | None = field(default=None, repr=False)
 
     @classmethod
     def of(cls, dense: pd.DataFrame, sparse: pd.DataFrame) -> Union:
-        keys = ["query_id", "doc_id"]
-        for name, run in (("dense", dense), ("sparse", sparse)):
-            if run.duplicated(keys).any():
+        query_codes, queries = _encode(dense["query_id"], sparse["query_id"])
+        doc_codes, docs = _encode(dense["doc_id"], sparse["doc_id"])
+        keys = query_codes * len(docs) + doc_codes
+        split = len(dense)
+        for name, part in (("dense", keys[:split]), ("sparse", keys[split:])):
+            if pd.Series(part).duplicated().any():
                 raise ValueError(f"the {name} run lists a document twice for a query")
-        merged = pd.merge(
-            dense[[*keys, "score"]].rename(columns={"score": "dense"}),
-            sparse[[*keys, "score"]].rename(columns={"score": "sparse"}),
-            on=keys,
-            how="outer",
-        )
+        union, where = np.unique(keys, return_inverse=True)
+        query = union // len(docs)
         filled = {}
-        for side, run in (("dense", dense), ("sparse", sparse)):
-            minimum = run.groupby("query_id")["score"].min()
-            floor = merged["query_id"].map(minimum).fillna(0.0)
-            filled[side] = merged[side].fillna(floor).to_numpy(dtype=np.float64)
-        return cls(
-            merged["query_id"].to_numpy(dtype=object),
-            merged["doc_id"].to_numpy(dtype=object),
-            filled["sparse"],
-            filled["dense"],
-        )
+        for side, rows, run in (
+            ("dense", slice(0, split), dense),
+            ("sparse", slice(split, None), sparse),
+        ):
+            scores = run["score"].to_numpy(dtype=np.float64)
+            minimum = np.full(len(queries), np.inf)
+            np.minimum.at(minimum, query_codes[rows], scores)
+            minimum[np.isinf(minimum)] = 0.0  # a query this run has no result for
+            values = minimum[query]
+            values[where[rows]] = scores
+            filled[side] = values
+        return cls(queries, docs, query, union % len(docs), filled["sparse"], filled["dense"])
 
     def scores(self, alpha: float) -> pd.DataFrame:
         """The fused run, unordered (rank 0): evaluation orders it the trec_eval way."""
-        return pd.DataFrame(
-            {
-                "query_id": self.query_id,
-                "doc_id": self.doc_id,
-                "rank": np.zeros(len(self.doc_id), dtype=np.int32),
-                "score": alpha * self.sparse + self.dense,
-            }
-        )
+        frame = self._ids().copy()
+        frame["rank"] = np.zeros(len(frame), dtype=np.int32)
+        frame["score"] = alpha * self.sparse + self.dense
+        return frame
 
     def run(self, alpha: float, depth: int) -> pd.DataFrame:
-        """The fused run in trec_eval order, cut to `depth` per query."""
-        run = sort_run(self.scores(alpha))
-        return run[run["rank"] <= depth].reset_index(drop=True)
+        """The fused run in trec_eval order (score descending, doc id descending on ties), cut
+        to `depth` per query."""
+        score = alpha * self.sparse + self.dense
+        query_order = _ascending_order(self.queries)[self.query]
+        order = np.lexsort((descending_id_order(self.docs)[self.doc], -score, query_order))
+        query = self.query[order]
+        starts = np.flatnonzero(np.r_[True, query[1:] != query[:-1]])
+        rank = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)])) + 1
+        keep = order[rank <= depth]
+        return pa.table(
+            {
+                "query_id": self.queries.take(pa.array(self.query[keep])),
+                "doc_id": self.docs.take(pa.array(self.doc[keep])),
+                "rank": pa.array(rank[rank <= depth].astype(np.int32)),
+                "score": pa.array(score[keep]),
+            }
+        ).to_pandas()
+
+    def _ids(self) -> pd.DataFrame:
+        """query_id and doc_id of every union row as strings, built once for all alphas."""
+        if self._id_frame is None:
+            self._id_frame = pa.table(
+                {
+                    "query_id": self.queries.take(pa.array(self.query)),
+                    "doc_id": self.docs.take(pa.array(self.doc)),
+                }
+            ).to_pandas()
+        return self._id_frame
+
+
+def _encode(*columns: pd.Series) -> tuple[np.ndarray, pa.Array]:
+    """Codes (int64, over the columns concatenated) and the distinct string ids they index."""
+    encoded = pc.dictionary_encode(
+        pa.concat_arrays([as_string_array(column.to_numpy(dtype=object)) for column in columns])
+    )
+    return encoded.indices.to_numpy().astype(np.int64), encoded.dictionary
+
+
+def _ascending_order(ids: pa.Array) -> np.ndarray:
+    """Position of each id in ascending string order (runs list queries in id order)."""
+    order = pc.sort_indices(ids).to_numpy()
+    position = np.empty(len(order), dtype=np.int64)
+    position[order] = np.arange(len(order))
+    return position
 
 
 def fuse(dense: pd.DataFrame, sparse: pd.DataFrame, alpha: float, depth: int) -> pd.DataFrame:
