@@ -69,18 +69,20 @@ class Candidates:
 
 @torch.no_grad()
 def encode_tokens(model: ColBERT, texts, max_length: int, batch_size: int, kind: str):
-    """ColBERT token vectors (N, max_length, dim) float32 and their mask (N, max_length)."""
+    """ColBERT token vectors (N, max_length, dim) float32 and their mask (N, max_length), kept
+    on the model's device so that MaxSim runs there too (a GPU's, on a GPU machine)."""
     tokens = PackedTokens.from_texts(model.tokenizer, texts, max_length, kind, model.markers)
-    vectors = torch.zeros(len(tokens), max_length, model.dim)
-    mask = torch.zeros(len(tokens), max_length, dtype=torch.bool)
+    device = model.device
+    vectors = torch.zeros(len(tokens), max_length, model.dim, device=device)
+    mask = torch.zeros(len(tokens), max_length, dtype=torch.bool, device=device)
     order = np.argsort(-tokens.lengths, kind="stable")
     for start in range(0, len(order), batch_size):
         rows = order[start : start + batch_size]
         input_ids, attention_mask = tokens.batch(rows)
-        out, used = model(input_ids.to(model.device), attention_mask.to(model.device), kind=kind)
-        width = out.shape[1]
-        vectors[torch.from_numpy(rows), :width] = out.float().cpu()
-        mask[torch.from_numpy(rows), :width] = used.cpu()
+        out, used = model(input_ids.to(device), attention_mask.to(device), kind=kind)
+        width, at = out.shape[1], torch.from_numpy(rows).to(device)
+        vectors[at, :width] = out.float()
+        mask[at, :width] = used
     return vectors, mask
 
 
@@ -108,9 +110,9 @@ def rerank_colbert(
             )
             scores = []
             for i, rows in enumerate(candidates.rows[part]):
-                at = np.searchsorted(distinct, rows)
+                at = torch.from_numpy(np.searchsorted(distinct, rows)).to(docs.device)
                 score = maxsim(queries[i : i + 1], query_mask[i : i + 1], docs[at], doc_mask[at])
-                scores.append(score[0].numpy())
+                scores.append(score[0].cpu().numpy())
             writer.add(candidates.query_ids[part], *candidates.padded(part, scores))
             bar.update(part.stop - part.start)
 
