@@ -12,7 +12,6 @@ from irrepro.artefacts import (
     descending_id_order,
     rank_rows,
     read_table,
-    sort_run,
     write_table,
     write_trec_run,
 )
@@ -71,18 +70,6 @@ def test_failed_stream_leaves_no_file(tmp_path):
         w.add(["q"], np.array([[0]]), np.array([[1.0]]))
         raise RuntimeError("killed")
     assert list(tmp_path.iterdir()) == []
-
-
-def test_sort_run_renumbers_ranks():
-    run = pd.DataFrame(
-        {
-            "query_id": ["q", "q", "q"],
-            "doc_id": ["a", "b", "c"],
-            "rank": [1, 2, 3],
-            "score": [1.0, 3.0, 3.0],
-        }
-    )
-    assert sort_run(run)[["doc_id", "rank"]].values.tolist() == [["c", 1], ["b", 2], ["a", 3]]
 
 
 def test_trec_export_round_trips_through_trectools(tmp_path):

@@ -172,15 +172,6 @@ class RunWriter:
         self._out.__exit__(exc_type, exc, tb)
 
 
-def sort_run(run: pd.DataFrame) -> pd.DataFrame:
-    """Order a run the way trec_eval does and renumber ranks from 1 (input ranks are ignored)."""
-    run = run.sort_values(
-        ["query_id", "score", "doc_id"], ascending=[True, False, False], kind="mergesort"
-    ).reset_index(drop=True)
-    run["rank"] = run.groupby("query_id", sort=False).cumcount().astype(np.int32) + 1
-    return run
-
-
 def write_trec_run(run: pd.DataFrame, path: str | Path, tag: str) -> None:
     """TREC run export (`qid Q0 docid rank score tag`), scores at full precision so ties survive."""
     path = Path(path)

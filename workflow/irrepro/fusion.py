@@ -66,10 +66,10 @@ class Union:
 
     def scores(self, alpha: float) -> pd.DataFrame:
         """The fused run, unordered (rank 0): evaluation orders it the trec_eval way."""
-        frame = self._ids().copy()
-        frame["rank"] = np.zeros(len(frame), dtype=np.int32)
-        frame["score"] = alpha * self.sparse + self.dense
-        return frame
+        ids = self._ids()  # shared by every alpha: assign leaves it untouched (copy on write)
+        return ids.assign(
+            rank=np.zeros(len(ids), dtype=np.int32), score=alpha * self.sparse + self.dense
+        )
 
     def run(self, alpha: float, depth: int) -> pd.DataFrame:
         """The fused run in trec_eval order (score descending, doc id descending on ties), cut
