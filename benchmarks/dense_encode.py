@@ -41,7 +41,7 @@ MEMORY_SHARD, GENERATE_CHUNK = 100_000, 100_000
 
 def whole_words() -> np.ndarray:
     """Alphabetic whole-word tokens of MiniLM's vocabulary (each is one token)."""
-    from irrepro.dense.backbone import minilm_path
+    from irrepro.backbone import minilm_path
 
     vocab = (Path(minilm_path()) / "vocab.txt").read_text().split("\n")
     return np.array([w for w in vocab if w.isalpha() and w.isascii() and len(w) > 1], dtype=object)
@@ -76,7 +76,7 @@ def throughput(corpus_path: str, work: str) -> dict:
     import torch
     from sentence_transformers import SentenceTransformer
 
-    from irrepro.dense.backbone import minilm_path
+    from irrepro.backbone import minilm_path
     from irrepro.dense.encode import encode_corpus, load_embeddings
     from irrepro.dense.model import BiEncoder
 

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 import transformers
 
-from irrepro.dense.backbone import BackboneError, load_backbone, minilm_path
+from irrepro.backbone import BackboneError, load_backbone, minilm_path
 from irrepro.dense.model import BiEncoder
 
 TEXTS = [

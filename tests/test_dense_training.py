@@ -11,12 +11,13 @@ import torch
 
 from irrepro.artefacts import NEGATIVES, QRELS, read_table, write_table
 from irrepro.datasets import prepare_folder
-from irrepro.dense import training
-from irrepro.dense.adore import dynamic_candidates, train_adore
+from irrepro.dense import losses
+from irrepro.dense.adore import dynamic_candidates
 from irrepro.dense.encode import encode_corpus, load_embeddings
 from irrepro.dense.index import build_index, write_index
 from irrepro.dense.model import BiEncoder
 from irrepro.errors import ConfigError
+from irrepro.train.job import train_method
 
 ENCODER = {
     "backbone": "tiny",
@@ -57,26 +58,34 @@ def data(tmp_path_factory):
     return root
 
 
-def train(data: Path, tmp: Path, method: str, **extra) -> Path:
+def train_data(data: Path) -> dict[str, str]:
+    return {
+        "corpus": str(data / "corpus.parquet"),
+        "queries": str(data / "queries/train.parquet"),
+        "qrels": str(data / "qrels/train.parquet"),
+    }
+
+
+def train(data: Path, tmp: Path, method: str, training=None, **inputs) -> Path:
     out = tmp / method
-    training.train_biencoder(
+    train_method(
         method,
-        corpus_path=data / "corpus.parquet",
-        queries_path=data / "queries/train.parquet",
-        qrels_path=data / "qrels/train.parquet",
+        inputs={**train_data(data), **inputs},
+        settings={"encoder": ENCODER, "training": {**TRAINING, **(training or {})}},
         out_dir=str(out),
         checkpoint_dir=str(tmp / f"ck-{method}"),
-        encoder=ENCODER,
-        training={**TRAINING, **extra.pop("training", {})},
-        **extra,
     )
     return out
 
 
 @pytest.mark.parametrize("method", ["inbatch", "randneg", "bm25neg", "star"])
 def test_each_method_trains_and_saves(data, tmp_path, method):
-    negatives = None if method in ("inbatch", "randneg") else str(data / "negatives.parquet")
-    out = train(data, tmp_path, method, negatives_path=negatives, training={"negatives": 2})
+    inputs = {}
+    if method in ("bm25neg", "star"):
+        inputs["negatives"] = str(data / "negatives.parquet")
+    if method == "star":
+        inputs["init"] = str(train(data, tmp_path / "init", "bm25neg", **inputs))
+    out = train(data, tmp_path, method, training={"negatives": 2}, **inputs)
     log = pd.read_parquet(out / "train_log.parquet")
     assert log["step"].tolist() == [1, 2, 3, 4] and np.isfinite(log["loss"]).all()
     cost = json.loads((out / "training.json").read_text())
@@ -87,18 +96,18 @@ def test_each_method_trains_and_saves(data, tmp_path, method):
 
 def test_hard_negative_methods_need_a_negatives_file(data, tmp_path):
     with pytest.raises(ConfigError, match="negatives"):
-        train(data, tmp_path, "star")
+        train(data, tmp_path, "bm25neg")
 
 
 def test_star_starts_from_the_warm_up_model(data, tmp_path):
-    warm = train(data, tmp_path, "bm25neg", negatives_path=str(data / "negatives.parquet"))
+    warm = train(data, tmp_path, "bm25neg", negatives=str(data / "negatives.parquet"))
     star = train(
         data,
         tmp_path,
         "star",
-        negatives_path=str(data / "negatives.parquet"),
-        init_dir=str(warm),
         training={"steps": 1, "lr": 1e-9, "warmup": 0},
+        negatives=str(data / "negatives.parquet"),
+        init=str(warm),
     )
     before, after = BiEncoder.load(warm), BiEncoder.load(star)
     assert all(
@@ -108,28 +117,22 @@ def test_star_starts_from_the_warm_up_model(data, tmp_path):
 
 
 def test_a_killed_training_resumes_to_the_same_weights(data, tmp_path, monkeypatch):
-    whole = train(data, tmp_path / "whole", "star", negatives_path=str(data / "negatives.parquet"))
-    original = training.pairwise_loss_fn
+    inputs = {"negatives": str(data / "negatives.parquet")}
+    inputs["init"] = str(train(data, tmp_path / "init", "bm25neg", **inputs))
+    whole = train(data, tmp_path / "whole", "star", **inputs)
+    original = losses.StarLoss.__call__
 
-    def dies_at_step_three(method):
-        inner, calls = original(method), {"n": 0}
+    def dies_at_step_three(self, model, batch, step):
+        if step == 2:
+            raise KeyboardInterrupt("killed")
+        return original(self, model, batch, step)
 
-        def loss_fn(model, batch):
-            calls["n"] += 1
-            if calls["n"] == 3:
-                raise KeyboardInterrupt("killed")
-            return inner(model, batch)
-
-        return loss_fn
-
-    monkeypatch.setattr(training, "pairwise_loss_fn", dies_at_step_three)
+    monkeypatch.setattr(losses.StarLoss, "__call__", dies_at_step_three)
     with pytest.raises(KeyboardInterrupt):
-        train(data, tmp_path / "killed", "star", negatives_path=str(data / "negatives.parquet"))
+        train(data, tmp_path / "killed", "star", **inputs)
     assert (tmp_path / "killed" / "ck-star" / "checkpoint.pt").exists()
-    monkeypatch.setattr(training, "pairwise_loss_fn", original)
-    resumed = train(
-        data, tmp_path / "killed", "star", negatives_path=str(data / "negatives.parquet")
-    )
+    monkeypatch.setattr(losses.StarLoss, "__call__", original)
+    resumed = train(data, tmp_path / "killed", "star", **inputs)
     a, b = BiEncoder.load(whole).state_dict(), BiEncoder.load(resumed).state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
 
@@ -153,17 +156,17 @@ def test_adore_trains_only_against_the_fixed_index(data, tmp_path):
     model = BiEncoder.load(base)
     encode_corpus(model, data / "corpus.parquet", tmp_path / "emb", tmp_path / "work", 24)
     write_index(build_index(load_embeddings(tmp_path / "emb"), "flat"), tmp_path / "flat.faiss")
-    train_adore(
-        doc_encoder_dir=str(base),
-        embeddings_dir=str(tmp_path / "emb"),
-        index_path=str(tmp_path / "flat.faiss"),
-        corpus_path=str(data / "corpus.parquet"),
-        queries_path=str(data / "queries/train.parquet"),
-        qrels_path=str(data / "qrels/train.parquet"),
+    train_method(
+        "adore-inbatch",
+        inputs={
+            **train_data(data),
+            "doc_encoder": str(base),
+            "embeddings": str(tmp_path / "emb"),
+            "index": str(tmp_path / "flat.faiss"),
+        },
+        settings={"training": {**TRAINING, "depth": 20, "metric_cut": 20}, "query_length": 12},
         out_dir=str(tmp_path / "adore"),
         checkpoint_dir=str(tmp_path / "ck-adore"),
-        training={**TRAINING, "depth": 20, "metric_cut": 20},
-        query_length=12,
     )
     log = pd.read_parquet(tmp_path / "adore" / "train_log.parquet")
     assert {"train_mrr@10", "search_seconds"} <= set(log.columns)

@@ -6,14 +6,20 @@ import math
 import pytest
 import torch
 
-from irrepro.train.losses import (
+from irrepro.dense.losses import (
+    BIENCODER_LOSSES,
+    InBatchLoss,
+    SampledNegativesLoss,
+    StarLoss,
     adore_loss,
     delta_mrr_weights,
     inbatch_loss,
-    pairwise_loss,
     sampled_negatives_loss,
     star_loss,
 )
+from irrepro.errors import ConfigError
+from irrepro.tct.losses import STUDENT_LOSSES, LabelsLoss, TripletKdLoss
+from irrepro.train.losses import loss_class, pairwise_loss
 
 
 def softplus(x: float) -> float:
@@ -123,3 +129,93 @@ def test_adore_loss_gradient_pushes_the_relevant_document_up():
     scores = torch.tensor([1.0, 0.0, -1.0], requires_grad=True)
     adore_loss(scores, torch.tensor([False, True, False]), None).backward()
     assert scores.grad[1] < 0 and scores.grad[0] > 0  # descent raises s_rel, lowers s_0
+
+
+# ---------------------------------------------------------------------- the named loss classes
+
+
+def identity(vectors):
+    """A "model" whose output is its input: batches then carry the vectors themselves."""
+    return vectors
+
+
+def vector_batch(queries, positives, negatives=None, **masks):
+    batch = {"queries": {"vectors": queries}, "positives": {"vectors": positives}, **masks}
+    if negatives is not None:
+        batch["negatives"] = {"vectors": negatives}
+    return batch
+
+
+def test_inbatch_loss_class_by_hand():
+    q = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    p = torch.tensor([[2.0, 0.0], [1.0, 1.0]])
+    mask = torch.eye(2, dtype=torch.bool)
+    # scores [[2, 1], [0, 1]]: pairs (q0: 1 vs 2), (q1: 0 vs 1)
+    expected = (softplus(1 - 2) + softplus(0 - 1)) / 2
+    loss, metrics = InBatchLoss()(identity, vector_batch(q, p, positive_mask=mask), step=0)
+    assert loss.item() == pytest.approx(expected, rel=1e-6) and metrics == {}
+    assert not InBatchLoss.uses_negatives
+
+
+def test_sampled_negatives_loss_class_by_hand():
+    q = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    p = torch.tensor([[1.0, 0.0], [0.0, 2.0]])
+    n = torch.tensor([[3.0, 0.0], [0.0, 1.0]])
+    clash = torch.tensor([[False, False], [False, True]])  # negative 1 is a positive of q1
+    batch = vector_batch(q, p, n, negative_is_positive=clash)
+    # positive scores 1, 2; q0 vs negatives: 3, 0; q1 vs negative 0: 0 (negative 1 masked)
+    expected = (softplus(3 - 1) + softplus(0 - 1) + softplus(0 - 2)) / 3
+    loss, _ = SampledNegativesLoss()(identity, batch, step=0)
+    assert loss.item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_star_loss_class_by_hand():
+    q = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    p = torch.tensor([[1.0, 0.0], [0.0, 2.0]])
+    n = torch.tensor([[2.0, 0.0], [0.0, 0.0]])
+    batch = vector_batch(
+        q, p, n, positive_mask=torch.eye(2, dtype=torch.bool),
+        negative_is_positive=torch.zeros(2, 2, dtype=torch.bool),
+    )  # fmt: skip
+    # q0: positive 1 vs in-batch 0, hard 2, 0; q1: positive 2 vs in-batch 0, hard 0, 0
+    terms = [softplus(0 - 1), softplus(2 - 1), softplus(0 - 1)]
+    terms += [softplus(0 - 2), softplus(0 - 2), softplus(0 - 2)]
+    loss, _ = StarLoss()(identity, batch, step=0)
+    assert loss.item() == pytest.approx(sum(terms) / 6, rel=1e-6)
+
+
+def test_student_losses_by_hand():
+    """PoolAvg's labels-only loss and triplet KD on a 2-query batch ([positives; negatives])."""
+    q = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    p = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    n = torch.tensor([[0.0, 1.0], [1.0, 0.0]])
+    batch = vector_batch(
+        q, p, n, positive_mask=torch.eye(2, dtype=torch.bool),
+        negative_is_positive=torch.zeros(2, 2, dtype=torch.bool),
+    )  # fmt: skip
+    # student scores: q0 -> [1, 0, 0, 1], q1 -> [0, 1, 1, 0]; the positive is column i
+    labels = -math.log(math.e / (math.e + 1 + 1 + math.e))
+    loss, _ = LabelsLoss()(identity, batch, step=0)
+    assert loss.item() == pytest.approx(labels, rel=1e-6)
+
+    class Teacher(torch.nn.Module):
+        """One token per text, 3x the vector: MaxSim is 9x the dot product."""
+
+        def forward(self, vectors, kind):
+            return 3 * vectors.unsqueeze(1), torch.ones(len(vectors), 1, dtype=torch.bool)
+
+    # triplet KD: each query's (positive, negative) pair only (both queries alike): student
+    # pair (1, 0), teacher pair (9, 0) / tau
+    tau, gamma = 0.5, 0.25
+    target = torch.softmax(torch.tensor([9.0, 0.0]) / tau, 0)
+    student = torch.log_softmax(torch.tensor([1.0, 0.0]), 0)
+    kl = float((target * (target.log() - student)).sum())
+    loss, _ = TripletKdLoss(Teacher(), gamma, tau)(identity, batch, step=0)
+    assert loss.item() == pytest.approx(gamma * labels + (1 - gamma) * kl, rel=1e-5)
+
+
+def test_losses_are_chosen_by_name_and_an_unknown_name_is_refused():
+    assert loss_class(BIENCODER_LOSSES, "star", "star") is StarLoss
+    assert loss_class(STUDENT_LOSSES, "labels", "poolavg") is LabelsLoss
+    with pytest.raises(ConfigError, match="unknown loss 'margin-mse'.*inbatch"):
+        loss_class(BIENCODER_LOSSES, "margin-mse", "star")

@@ -113,7 +113,9 @@ def test_training_cost_sums_a_chain_and_index_size_follows_the_searched_index(tm
     (tmp_path / "bm25neg").mkdir()
     (tmp_path / "bm25neg" / "pq6.json").write_text(json.dumps({"bytes": 2.5e8}))
     found = tables.load_measurements(
-        [], [tmp_path / "star", tmp_path / "adore-star"], [tmp_path / "bm25neg" / "pq6.json"]
+        [],
+        {name: tmp_path / name for name in ("star", "adore-star")},
+        {"bm25neg/pq6": tmp_path / "bm25neg" / "pq6.json"},
     )
     cost = tables.build(tables.get_table("training_cost"), found, {}).set_index(["row", "column"])
     assert cost.loc[("STAR", "hours"), "ours"] == pytest.approx(2.0)

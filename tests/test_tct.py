@@ -14,11 +14,11 @@ from irrepro.datasets import prepare_folder
 from irrepro.dense.encode import EmbeddingStore, embedding_doc_ids, encode_corpus
 from irrepro.dense.model import BiEncoder
 from irrepro.errors import ConfigError
+from irrepro.rerank import Candidates, rerank_biencoder, rerank_colbert
 from irrepro.tct.colbert import ColBERT, maxsim, maxsim_pairs
-from irrepro.tct.rerank import Candidates, rerank_biencoder, rerank_colbert
-from irrepro.tct.training import train_tct
+from irrepro.tct.losses import distillation_kl, inbatch_softmax_loss, tct_loss
 from irrepro.train.data import Corpus
-from irrepro.train.losses import distillation_kl, inbatch_softmax_loss, tct_loss
+from irrepro.train.job import train_method
 
 # ---------------------------------------------------------------------- MaxSim
 
@@ -173,8 +173,7 @@ def test_marked_student_saves_markers(tmp_path):
 
 TCT = {
     "encoder": {"backbone": "tiny", "query_length": 8, "passage_length": 16, "dim": 16},
-    "tau": 0.25,
-    "gamma": 0.1,
+    "distillation": {"tau": 0.25, "gamma": 0.1},
 }
 TRAINING = {"optimizer": "adamw", "lr": 1e-3, "batch_size": 6, "steps": 2, "log_every": 1}
 
@@ -193,17 +192,20 @@ def data(tmp_path_factory):
 
 
 def train(data, tmp, method, teacher=None):
-    train_tct(
+    inputs = {
+        "corpus": str(data / "corpus.parquet"),
+        "queries": str(data / "queries/train.parquet"),
+        "qrels": str(data / "qrels/train.parquet"),
+        "negatives": str(data / "negatives.parquet"),
+    }
+    if teacher:
+        inputs["teacher"] = teacher
+    train_method(
         method,
-        corpus_path=str(data / "corpus.parquet"),
-        queries_path=str(data / "queries/train.parquet"),
-        qrels_path=str(data / "qrels/train.parquet"),
-        negatives_path=str(data / "negatives.parquet"),
+        inputs=inputs,
+        settings={**TCT, "training": TRAINING},
         out_dir=str(tmp / method),
         checkpoint_dir=str(tmp / f"ck-{method}"),
-        tct=TCT,
-        training=TRAINING,
-        teacher_dir=teacher,
     )
     return tmp / method
 

@@ -23,6 +23,7 @@ from torch import nn
 from irrepro.errors import ConfigError
 from irrepro.train.data import shard
 from irrepro.train.distributed import run, world
+from irrepro.train.losses import Loss
 from irrepro.train.optim import Lamb, applies_weight_decay, build_optimizer, linear_schedule
 from irrepro.train.trainer import CHECKPOINT, TRAIN_LOG, Trainer, TrainSettings, to_device
 
@@ -71,7 +72,7 @@ def regression_batches(batch_size: int):
     return batches
 
 
-def mse_loss(model, batch):
+def mse_loss(model, batch, step=None):
     """A per-example loss (so data parallelism changes nothing), in two forward passes as the
     bi-encoder losses make them (queries, passages); plus a metric for the log."""
     x, y = batch["x"], batch["y"]
@@ -86,8 +87,8 @@ class Killed(RuntimeError):
 def crashing_at(step: int):
     """mse_loss that raises at `step`: a run killed mid-way."""
 
-    def loss_fn(model, batch):
-        if batch["step"] == step:
+    def loss_fn(model, batch, at):
+        if at == step:
             raise Killed(f"killed at step {step}")
         return mse_loss(model, batch)
 
@@ -268,12 +269,58 @@ def test_resumed_run_equals_uninterrupted_run(tmp_path):
     assert resumed_log["step"].tolist() == [3, 6, 9, 12]
 
 
+class RampedLoss(Loss):
+    """mse_loss times a weight that ramps with the step, plus a running mean of the loss that
+    feeds the next step's weight: state a resumed run must get back to match (SPLADE's FLOPS
+    weight ramps so; ANCE refreshes its negatives on a schedule)."""
+
+    name = "ramped"
+
+    def __init__(self, crash_at: int | None = None):
+        self.running, self.crash_at = 0.0, crash_at
+
+    def __call__(self, model, batch, step):
+        if step == self.crash_at:
+            raise Killed(f"killed at step {step}")
+        loss, metrics = mse_loss(model, batch)
+        weight = min(1.0, (step + 1) / 6) * (1 + self.running)
+        self.running = 0.5 * self.running + 0.5 * loss.item()
+        return weight * loss, {**metrics, "running": self.running}
+
+    def state_dict(self):
+        return {"running": self.running}
+
+    def load_state_dict(self, state):
+        self.running = state["running"]
+
+
+def test_a_loss_with_state_resumes_to_the_same_weights(tmp_path):
+    reference, reference_log = train(tmp_path / "uninterrupted", loss_fn=RampedLoss())
+    with pytest.raises(Killed):
+        train(tmp_path / "killed", loss_fn=RampedLoss(crash_at=10))
+    saved = torch.load(tmp_path / "killed" / CHECKPOINT, weights_only=True)
+    assert saved["step"] == 8 and saved["loss"]["running"] > 0
+    resumed, resumed_log = train(tmp_path / "killed", loss_fn=RampedLoss())
+    for key, expected in reference.module.state_dict().items():
+        assert torch.equal(expected, resumed.module.state_dict()[key]), key
+    pd.testing.assert_frame_equal(
+        resumed_log.drop(columns=TIMING), reference_log.drop(columns=TIMING), check_exact=True
+    )
+    # without its state the resumed run differs: the test can tell
+    forgetful = RampedLoss()
+    forgetful.load_state_dict = lambda state: None
+    with pytest.raises(Killed):
+        train(tmp_path / "forgot", loss_fn=RampedLoss(crash_at=10))
+    _, forgot_log = train(tmp_path / "forgot", loss_fn=forgetful)
+    assert forgot_log["loss"].iloc[-1] != reference_log["loss"].iloc[-1]
+
+
 def test_other_fingerprint_starts_afresh(tmp_path, caplog):
     train(tmp_path, steps=4)  # fingerprint "job"
     calls = []
 
-    def counting(model, batch):
-        calls.append(batch["step"])
+    def counting(model, batch, step):
+        calls.append(step)
         return mse_loss(model, batch)
 
     with caplog.at_level(logging.WARNING):
@@ -330,9 +377,9 @@ def test_batches_are_moved_to_the_device():
 
 
 def test_run_in_one_process_calls_the_function():
-    assert run("irrepro.train.optim:applies_weight_decay", {"name": "out.bias"}, 1) is False
-    with pytest.raises(ValueError, match="module.path:function"):
-        run("irrepro.train.optim.applies_weight_decay", {}, 2)
+    assert run(applies_weight_decay, {"name": "out.bias"}, 1) is False
+    with pytest.raises(ValueError, match="not a module-level function"):
+        run(lambda: None, {}, 2)  # a worker could not import it
 
 
 class WithPooler(nn.Module):
@@ -361,13 +408,13 @@ def test_two_processes_train_and_resume_like_one(tmp_path, monkeypatch):
     monkeypatch.setenv(
         "PYTHONPATH", os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")])
     )
-    run("test_trainer:ddp_train", {"checkpoint_dir": str(tmp_path / "one")}, processes=1)
+    run(ddp_train, {"checkpoint_dir": str(tmp_path / "one")}, processes=1)
     # two processes, killed in step 4 (0-based) after the checkpoint at 3, then resumed
     with pytest.raises(subprocess.CalledProcessError):
-        run("test_trainer:ddp_train", {"checkpoint_dir": tmp_path / "two", "crash_at": 4}, 2)
+        run(ddp_train, {"checkpoint_dir": tmp_path / "two", "crash_at": 4}, 2)
     assert torch.load(tmp_path / "two" / CHECKPOINT, weights_only=True)["step"] == 3
     # crash_at=1 proves the resume: a fresh start would fail at step 1
-    run("test_trainer:ddp_train", {"checkpoint_dir": tmp_path / "two", "crash_at": 1}, 2)
+    run(ddp_train, {"checkpoint_dir": tmp_path / "two", "crash_at": 1}, 2)
 
     one = torch.load(tmp_path / "one" / CHECKPOINT, weights_only=True)
     two = torch.load(tmp_path / "two" / CHECKPOINT, weights_only=True)

@@ -1,8 +1,16 @@
-"""Every method (table row) the pipeline knows: its name in config, label, and producing stage.
+"""The method registry: every table row the pipeline knows, grouped in families.
 
-`implemented` is False for stages whose rules are declared in the DAG but whose code has not
-landed yet; such methods may appear in `methods:` only for a dry run (`snakemake -n`), and
+A `Family` owns what a new method touches outside its own library code: the names of its
+methods, the config section its settings come from (`settings`: exactly the fields its rules
+read), the files its training reads (`train_inputs`), and the library function that builds its
+training job (`recipe`, imported only by the job that trains). A `Method` is one table row: its
+label, its family, and how its runs are made (`run`: the rule that writes runs/<name>/).
+
+`implemented` is False for families whose rules are declared in the DAG but whose code has not
+landed yet; their methods may appear in `methods:` only for a dry run (`snakemake -n`), and
 tables show them as "not run" until their runs exist.
+
+Nothing here imports torch: the Snakefile reads this module while it builds the DAG.
 """
 
 from __future__ import annotations
@@ -11,72 +19,257 @@ import re
 from dataclasses import dataclass
 
 from .errors import ConfigError
+from .layout import Layout
+
+PQ_M = (6, 12, 24, 48, 96)
+HYBRID_PREFIX = "hybrid-"
+RERANK_SUFFIX = "-rerank"
+
+# How a method's runs are made, i.e. which rule writes runs/<method>/<split>.parquet.
+BM25_RUN, DENSE_RUN, RERANK_RUN, FUSION_RUN = "bm25", "dense", "rerank", "fusion"
+SPLADE_RUN, CROSS_ENCODER_RUN = "splade", "cross-encoder"
+SPARSE_KINDS = (BM25_RUN, SPLADE_RUN)  # runs that can be the sparse side of a hybrid
 
 
 @dataclass(frozen=True)
 class Method:
+    """One table row and how it is made.
+
+    `base`: the model whose documents it searches or whose scores rerank (ADORE: its base
+    model; a reranker: its model); `index`: the kind of index it searches. For training:
+    `init`, the model it starts from; `teacher`, the model it starts from and learns from;
+    `negatives`, the run whose train top-k it trains on; `teacher_scores`, whether it learns
+    the cross-encoder's scores of those negatives."""
+
     name: str
     label: str
-    stage: str
-    implemented: bool = False
+    family: Family
+    run: str
+    loss: str | None = None  # the training loss by default (config: `loss:` of its section)
+    base: str | None = None
+    index: str = "flat"
+    init: str | None = None
+    teacher: str | None = None
+    negatives: str | None = None
+    teacher_scores: bool = False
+
+    @property
+    def implemented(self) -> bool:
+        return self.family.implemented
+
+    @property
+    def trains(self) -> bool:
+        """Whether training writes models/<name>/."""
+        return self.family.recipe is not None
 
 
-WARMUP = ("inbatch", "randneg", "bm25neg")
-ADORE_BASES = (*WARMUP, "star")
-PQ_M = (6, 12, 24, 48, 96)
-TCT_STUDENTS = ("poolavg", "tct-triplet", "tct")
-BIENCODERS = (*WARMUP, "star", *TCT_STUDENTS)
-SPLADE = ("splade-max", "distilsplade", "splade-ensembledistil", "splade-selfdistil")
-ADORE = (
-    *(f"adore-{base}" for base in ADORE_BASES),
-    *(f"adore-bm25neg-pq{m}" for m in PQ_M),
+@dataclass(frozen=True)
+class Family:
+    """A group of methods trained by one recipe from one config section.
+
+    `recipe` is the "module:function" that builds a method's training job (irrepro.train.job);
+    `encoder_section` the config section of its encoder's input lengths; `scorer` how its
+    models rerank a run (irrepro.rerank.SCORERS)."""
+
+    name: str
+    section: str | None = None
+    recipe: str | None = None
+    implemented: bool = True
+    encoder_section: str | None = None
+    scorer: str | None = None
+
+    def settings(self, config: dict, method: Method) -> dict:
+        """The config fields training `method` reads (its rule's params)."""
+        raise ConfigError(f"{method.name} is not trained by the pipeline")
+
+    def train_inputs(self, method: Method, layout: Layout) -> dict[str, str]:
+        """Files training `method` reads besides the corpus and the train queries."""
+        inputs = {}
+        if method.init:
+            inputs["init"] = layout.model(method.init)
+        if method.teacher:
+            inputs["teacher"] = layout.model(method.teacher)
+        if method.negatives and method.teacher_scores:
+            inputs["teacher_scores"] = layout.teacher_scores(method.negatives)
+        elif method.negatives:
+            inputs["negatives"] = layout.negatives(method.negatives)
+        return inputs
+
+
+def _training(section: dict, method: str) -> dict:
+    """A section's shared `train` block with the method's own overrides."""
+    return {**section["train"], **section.get("methods", {}).get(method, {})}
+
+
+class DenseFamily(Family):
+    """STAR/ADORE's bi-encoders: the warm-up models (In-Batch, Rand, BM25 Neg) and STAR."""
+
+    def settings(self, config, method):
+        dense = config["dense"]
+        return {"encoder": dense["encoder"], "training": _training(dense, method.name)}
+
+
+class AdoreFamily(Family):
+    """ADORE: a query encoder trained against its base model's fixed index."""
+
+    def settings(self, config, method):
+        return {
+            "training": _training(config["dense"], "adore"),
+            "query_length": config["dense"]["encoder"]["query_length"],
+        }
+
+    def train_inputs(self, method, layout):
+        return {
+            "doc_encoder": layout.model(method.base),
+            "embeddings": layout.embeddings(method.base),
+            "index": layout.index(method.base, method.index),
+        }
+
+
+class ColbertFamily(Family):
+    """TCT-ColBERT's teacher: ColBERT trained by in-batch softmax over MaxSim scores."""
+
+    def settings(self, config, method):
+        return {"encoder": config["tct"]["encoder"], "training": config["tct"]["colbert"]}
+
+
+class TctStudentFamily(Family):
+    """TCT-ColBERT's students, started from the teacher and (but PoolAvg) distilled from it."""
+
+    def settings(self, config, method):
+        tct = config["tct"]
+        return {
+            "encoder": tct["encoder"],
+            "distillation": {key: tct[key] for key in ("tau", "gamma")},
+            "training": _training(tct, method.name),
+        }
+
+
+class RerankFamily(Family):
+    """A first-stage run (BM25's top-k) reordered by a trained model."""
+
+    def settings(self, config, method):
+        tct = config["tct"]
+        lengths = {k: tct["encoder"][k] for k in ("query_length", "passage_length")}
+        return {**tct["rerank"], **lengths, "scorer": get(method.base).family.scorer}
+
+    def inputs(self, method: Method, layout: Layout) -> dict[str, str]:
+        """The model; a bi-encoder reranks with its stored passage vectors."""
+        inputs = {"model": layout.model(method.base)}
+        if get(method.base).family.scorer == "stored-vectors":
+            inputs["embeddings"] = layout.embeddings(method.base)
+        return inputs
+
+
+BM25 = Family("bm25", "bm25")
+WARMUP = DenseFamily(
+    "warm-up", "dense", "irrepro.dense.training:biencoder_job", encoder_section="dense"
 )
-DENSE_RUNS = (*BIENCODERS, *ADORE)  # methods whose runs are dense retrieval from a faiss index
-SPARSE_RUNS = ("bm25", *SPLADE)
-RERANKERS = ("colbert", *(f"{name}-rerank" for name in TCT_STUDENTS))  # of BM25's top-k
-NEGATIVE_SOURCES = ("bm25", "bm25neg", "splade-max")  # runs whose train top-k become negatives
-HYBRID_PREFIX = "hybrid-"
-
-_LABELS = {
-    "inbatch": "In-Batch Neg",
-    "randneg": "Rand Neg",
-    "bm25neg": "BM25 Neg",
-    "star": "STAR",
-    "poolavg": "PoolAvg",
-    "tct-triplet": "TCT (triplet KD)",
-    "tct": "TCT",
-    "splade-max": "SPLADE-max",
-    "distilsplade": "DistilSPLADE",
-    "splade-ensembledistil": "SPLADE++ EnsembleDistil",
-    "splade-selfdistil": "SPLADE++ SelfDistil",
-}
+STAR = DenseFamily("star", "dense", WARMUP.recipe, encoder_section="dense")
+ADORE = AdoreFamily("adore", "dense", "irrepro.dense.adore:adore_job", encoder_section="dense")
+COLBERT = ColbertFamily("colbert", "tct", "irrepro.tct.training:colbert_job", scorer="maxsim")
+TCT_STUDENTS = TctStudentFamily(
+    "tct-students", "tct", "irrepro.tct.training:student_job", encoder_section="tct",
+    scorer="stored-vectors",
+)  # fmt: skip
+RERANK = RerankFamily("rerank", "tct")
+FUSION = Family("fusion", "fusion")
+# Declared, not implemented yet: their rules run scripts/not_implemented.py.
+CROSS_ENCODER = Family("cross-encoder", implemented=False)
+SPLADE = Family("splade", implemented=False)
+FAMILIES = (BM25, WARMUP, STAR, ADORE, COLBERT, TCT_STUDENTS, RERANK, FUSION, CROSS_ENCODER, SPLADE)
 
 _ALL = [
-    Method("bm25", "BM25", "bm25", implemented=True),
+    Method("bm25", "BM25", BM25, BM25_RUN),
     # STAR/ADORE (Zhan et al. 2021)
-    *[Method(name, _LABELS[name], "dense", implemented=True) for name in WARMUP],
-    Method("star", "STAR", "star", implemented=True),
-    *[
-        Method(f"adore-{base}", f"ADORE+{_LABELS[base]}", "adore", implemented=True)
-        for base in ADORE_BASES
-    ],
-    *[
-        Method(f"adore-bm25neg-pq{m}", f"ADORE+BM25 Neg, PQ m={m}", "adore", implemented=True)
-        for m in PQ_M
-    ],
-    Method("bert-reranker", "BERT reranker", "rerank"),
+    Method("inbatch", "In-Batch Neg", WARMUP, DENSE_RUN, loss="inbatch"),
+    Method("randneg", "Rand Neg", WARMUP, DENSE_RUN, loss="sampled-negatives"),
+    Method("bm25neg", "BM25 Neg", WARMUP, DENSE_RUN, loss="sampled-negatives", negatives="bm25"),
+    Method("star", "STAR", STAR, DENSE_RUN, loss="star", init="bm25neg", negatives="bm25neg"),
+    Method("bert-reranker", "BERT reranker", CROSS_ENCODER, CROSS_ENCODER_RUN, negatives="bm25"),
     # TCT-ColBERT (Lin et al. 2021)
-    Method("colbert", "ColBERT (reranks BM25)", "tct", implemented=True),
-    *[Method(name, _LABELS[name], "tct", implemented=True) for name in TCT_STUDENTS],
-    *[
-        Method(f"{name}-rerank", f"{_LABELS[name]} (reranks BM25)", "tct", implemented=True)
-        for name in TCT_STUDENTS
-    ],
+    Method(
+        "colbert",
+        "ColBERT (reranks BM25)",
+        COLBERT,
+        RERANK_RUN,
+        "colbert",
+        base="colbert",
+        negatives="bm25",
+    ),  # fmt: skip
+    *(
+        Method(name, label, TCT_STUDENTS, DENSE_RUN, loss, teacher="colbert", negatives="bm25")
+        for name, label, loss in (
+            ("poolavg", "PoolAvg", "labels"),
+            ("tct-triplet", "TCT (triplet KD)", "triplet-kd"),
+            ("tct", "TCT", "inbatch-kd"),
+        )
+    ),
     # SPLADE++ (Formal et al. 2022)
-    *[Method(name, _LABELS[name], "splade") for name in SPLADE],
+    Method("splade-max", "SPLADE-max", SPLADE, SPLADE_RUN, negatives="bm25"),
+    Method(
+        "distilsplade", "DistilSPLADE", SPLADE, SPLADE_RUN, negatives="bm25", teacher_scores=True
+    ),  # fmt: skip
+    *(
+        Method(name, label, SPLADE, SPLADE_RUN, negatives="splade-max", teacher_scores=True)
+        for name, label in (
+            ("splade-ensembledistil", "SPLADE++ EnsembleDistil"),
+            ("splade-selfdistil", "SPLADE++ SelfDistil"),
+        )
+    ),
 ]
 
+
+def _adore(base: Method, kind: str = "flat") -> Method:
+    suffix = "" if kind == "flat" else f"-{kind}"
+    label = f"ADORE+{base.label}" + ("" if kind == "flat" else f", PQ m={kind[2:]}")
+    return Method(f"adore-{base.name}{suffix}", label, ADORE, DENSE_RUN, "adore", base.name, kind)
+
+
+def _reranker(model: Method) -> Method:
+    label = f"{model.label} (reranks BM25)"
+    return Method(f"{model.name}{RERANK_SUFFIX}", label, RERANK, RERANK_RUN, base=model.name)
+
+
 METHODS: dict[str, Method] = {method.name: method for method in _ALL}
+
+
+def names(*, family: Family | None = None, run: str | tuple[str, ...] | None = None) -> tuple:
+    """Names of the registered methods of a family and/or whose runs one of `run` makes."""
+    runs = (run,) if isinstance(run, str) else run
+    return tuple(
+        m.name
+        for m in METHODS.values()
+        if (family is None or m.family is family) and (runs is None or m.run in runs)
+    )
+
+
+def _register(methods) -> None:
+    METHODS.update((method.name, method) for method in methods)
+
+
+_register(_adore(METHODS[base]) for base in names(family=WARMUP) + names(family=STAR))
+_register(_adore(METHODS["bm25neg"], f"pq{m}") for m in PQ_M)  # Table 5: BM25 Neg's index
+_register(_reranker(METHODS[name]) for name in names(family=TCT_STUDENTS))
+
+
+def trained(family: Family) -> tuple[str, ...]:
+    """The models a family's training rule writes (its wildcard's values)."""
+    return names(family=family) if family.recipe else ()
+
+
+def biencoders() -> tuple[str, ...]:
+    """Trained models with a corpus embedding and a document index of their own."""
+    return tuple(n for n in names(run=DENSE_RUN) if METHODS[n].family is not ADORE)
+
+
+def negative_sources() -> tuple[str, ...]:
+    """Runs whose train top-k become some method's negatives."""
+    return tuple(sorted({m.negatives for m in METHODS.values() if m.negatives}))
+
+
+def hybrid_name(dense: str, sparse: str) -> str:
+    return f"{HYBRID_PREFIX}{dense}-{sparse}"
 
 
 def hybrid_parts(name: str) -> tuple[str, str] | None:
@@ -84,9 +277,9 @@ def hybrid_parts(name: str) -> tuple[str, str] | None:
     if not name.startswith(HYBRID_PREFIX):
         return None
     pair = name.removeprefix(HYBRID_PREFIX)
-    for sparse in SPARSE_RUNS:
+    for sparse in names(run=SPARSE_KINDS):
         dense = pair.removesuffix(f"-{sparse}")
-        if dense != pair and dense in DENSE_RUNS:
+        if dense != pair and dense in names(run=DENSE_RUN):
             return dense, sparse
     return None
 
@@ -99,11 +292,15 @@ def get(name: str) -> Method:
     if parts is None:
         raise ConfigError(
             f"unknown method {name!r} in `methods`; known: {', '.join(METHODS)}, and "
-            f"hybrid-<dense>-<sparse> for a dense run and one of {', '.join(SPARSE_RUNS)}"
+            f"hybrid-<dense>-<sparse> for a dense run and one of "
+            f"{', '.join(names(run=SPARSE_KINDS))}"
         )
     dense, sparse = (get(part) for part in parts)
-    implemented = dense.implemented and sparse.implemented
-    return Method(name, f"{dense.label} + {sparse.label}", "fusion", implemented)
+    family = FUSION if dense.implemented and sparse.implemented else _DECLARED_FUSION
+    return Method(name, f"{dense.label} + {sparse.label}", family, FUSION_RUN)
+
+
+_DECLARED_FUSION = Family("fusion", "fusion", implemented=False)
 
 
 def known(name: str) -> bool:
@@ -117,15 +314,17 @@ def label(name: str) -> str:
 def dense_index_of(method: str) -> tuple[str, str]:
     """(model whose document index a dense method searches, index kind): ADORE trains only a
     query encoder, so `adore-bm25neg-pq24` searches bm25neg's PQ m=24 index."""
-    if method in BIENCODERS:
-        return method, "flat"
-    if method not in ADORE:
+    record = METHODS.get(method)
+    if record is None or record.run != DENSE_RUN:
         raise ConfigError(f"{method!r} is not a dense retrieval method")
-    base = method.removeprefix("adore-")
-    for m in PQ_M:
-        if base.endswith(f"-pq{m}"):
-            return base.removesuffix(f"-pq{m}"), f"pq{m}"
-    return base, "flat"
+    return record.base or method, record.index
+
+
+def encoder_section(method: str) -> str:
+    """Config section holding the input lengths of the encoder a dense run's queries go
+    through (TCT-ColBERT's students have their own)."""
+    base, _ = dense_index_of(method)
+    return METHODS[base].family.encoder_section
 
 
 def one_of(names) -> str:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from . import datasets, methods, tables
 from .errors import ConfigError
+from .layout import Layout
 from .metrics import parse_metric
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,7 @@ class Plan:
             )
         self.spec = config["datasets"][self.dataset]
         self.root = str(Path(config["results"]) / self.dataset)
+        self.layout = Layout(self.root)
         self.splits = datasets.split_names(self.spec)
         skip = set(config["evaluation"]["skip_splits"])
         self.eval_splits = [split for split in self.splits if split not in skip]
@@ -85,14 +87,68 @@ class Plan:
     def source_files(self) -> list[str]:
         return datasets.source_files(self.spec)
 
+    def dataset_settings(self) -> dict:
+        """What the data stage reads of the dataset's entry (not which split plays which role
+        in the tables, so remapping `table_splits` reruns only the tables)."""
+        return {key: value for key, value in self.spec.items() if key != "table_splits"}
+
+    def bm25_index_settings(self) -> dict:
+        """Scoring and tokenisation: the `bm25` section but the query batch size."""
+        return {k: v for k, v in self.config["bm25"].items() if k != "query_batch_size"}
+
     def relevance_level(self, split: str) -> int:
         return datasets.relevance_level(self.spec, split)
 
-    def path(self, *parts: str) -> str:
-        return str(Path(self.root, *parts))
+    def run_depth(self, split: str) -> int:
+        """Train runs only feed negative mining, so they stop at train_depth."""
+        return self.config["retrieval"]["train_depth" if split == "train" else "depth"]
+
+    # -- training and models -------------------------------------------------------------------
+
+    def training(self, method: str) -> dict:
+        """The config fields training `method` reads: its training rule's params."""
+        record = methods.get(method)
+        return record.family.settings(self.config, record)
+
+    def train_inputs(self, method: str) -> dict[str, str]:
+        """Every file training `method` reads: the train data and what its family adds."""
+        record = methods.get(method)
+        return {**self.layout.train_data(), **record.family.train_inputs(record, self.layout)}
+
+    def encoder_lengths(self, method: str) -> dict[str, int]:
+        """query_length and passage_length of the encoder a dense method's texts go through."""
+        return self.config[methods.encoder_section(method)]["encoder"]
+
+    def dense_search_files(self, method: str) -> dict[str, str]:
+        """Query encoder, and the index and embeddings of the model whose documents it searches."""
+        base, kind = methods.dense_index_of(method)
+        return {
+            "model": self.layout.model(method),
+            "index": self.layout.index(base, kind),
+            "embeddings": self.layout.embeddings(base),
+        }
+
+    def rerank_inputs(self, method: str) -> dict[str, str]:
+        """The model reranking a run; a bi-encoder's also its stored passage vectors."""
+        return methods.RERANK.inputs(methods.get(method), self.layout)
+
+    def rerank_settings(self, method: str) -> dict:
+        return methods.RERANK.settings(self.config, methods.get(method))
+
+    def latency_inputs(self, dense: str, sparse: str) -> dict[str, str]:
+        """What a hybrid's online path touches: query encoder, index, the dev split's sparse run."""
+        split = self.latency_split()
+        return {
+            **self.dense_search_files(dense),
+            "queries": self.layout.queries(split),
+            "sparse": self.layout.run(sparse, split),
+            "alpha": self.layout.alpha(dense, sparse),
+        }
+
+    # -- tables ----------------------------------------------------------------------------
 
     def metric_file(self, method: str, split: str) -> str:
-        return self.path("metrics", method, f"{split}.json")
+        return self.layout.metrics(method, split)
 
     def latency_split(self) -> str:
         """Queries the latency of a hybrid is measured on: the dev role's, else any eval split."""
@@ -101,40 +157,44 @@ class Plan:
             raise ConfigError("measuring latency needs a dev or test split")
         return split
 
-    def table_inputs(self, table: str) -> dict[str, list[str]]:
+    def table_sources(self, table: str) -> dict[str, dict]:
         """What a table reads, limited to the methods this config runs: metric summaries on
-        the mapped splits, trained model folders (training cost), index stats (size),
-        hybrids' latency measurements."""
+        the mapped splits (each names its method and split), and keyed by what they are of,
+        trained models' folders (training cost), index stats (size: by "model/kind"), hybrids'
+        latency measurements."""
         if table == SUMMARY:
             metrics = [self.metric_file(m, s) for m in self.methods for s in self.eval_splits]
-            return {"metrics": metrics, "models": [], "indexes": [], "latency": []}
+            return {"metrics": metrics, "models": {}, "indexes": {}, "latency": {}}
         spec = tables.get_table(table)
         run = set(self.methods)
-        splits = {self.roles[role] for role in spec.roles() if self.roles.get(role)}
+        splits = sorted({self.roles[role] for role in spec.roles() if self.roles.get(role)})
         indexes = {
-            self.path("index", base, f"{kind}.json")
+            f"{base}/{kind}": self.layout.index_stats(base, kind)
             for base, kind in map(methods.dense_index_of, spec.methods("index") & run)
         }
         return {
             "metrics": sorted(
                 self.metric_file(m, s) for m in spec.methods("metrics") & run for s in splits
             ),
-            "models": sorted(self.path("models", m) for m in spec.methods("training") & run),
-            "indexes": sorted(indexes),
-            "latency": sorted(
-                self.path("latency", f"{m}.json") for m in spec.methods("latency") & run
-            ),
+            "models": {m: self.layout.model(m) for m in sorted(spec.methods("training") & run)},
+            "indexes": dict(sorted(indexes.items())),
+            "latency": {m: self.layout.latency(m) for m in sorted(spec.methods("latency") & run)},
+        }
+
+    def table_inputs(self, table: str) -> dict[str, list[str]]:
+        """The files of table_sources, as the table rule's named input lists."""
+        return {
+            kind: list(files.values()) if isinstance(files, dict) else files
+            for kind, files in self.table_sources(table).items()
         }
 
     def table_files(self) -> list[str]:
-        return [
-            self.path("tables", f"{name}.{ext}") for name in self.tables for ext in ("md", "csv")
-        ]
+        return [self.layout.table(name, ext) for name in self.tables for ext in ("md", "csv")]
 
     def targets(self) -> list[str]:
         """Everything `snakemake` (rule all) builds for this config."""
         files = self.table_files()
         files += [self.metric_file(m, s) for m in self.methods for s in self.eval_splits]
         if "bm25" in self.methods and "train" in self.splits:  # for the training stages
-            files.append(self.path("negatives", "bm25.parquet"))
+            files.append(self.layout.negatives("bm25"))
         return files

@@ -157,23 +157,21 @@ class Measurements:
         return self.indexes[key]["bytes"] / 1e9, "ok"
 
 
-def load_measurements(
-    metric_files=(), model_dirs=(), index_stats=(), latency_files=()
-) -> Measurements:
-    """From the evaluate rule's JSON summaries, models' training.json, indexes' stats and
+def load_measurements(metrics=(), models=None, indexes=None, latency=None) -> Measurements:
+    """From the evaluate rule's JSON summaries (each names its method and split), and, keyed
+    as Plan.table_sources keys them, models' training.json, indexes' stats ("model/kind") and
     hybrids' latency measurements."""
-    metrics = {}
-    for path in metric_files:
-        summary = json.loads(Path(path).read_text())
-        metrics[(summary["method"], summary["split"])] = summary["metrics"]
-    training = {
-        Path(d).name: json.loads((Path(d) / "training.json").read_text()) for d in model_dirs
-    }
-    indexes = {
-        (Path(p).parent.name, Path(p).stem): json.loads(Path(p).read_text()) for p in index_stats
-    }
-    latency = {Path(p).stem: json.loads(Path(p).read_text()) for p in latency_files}
-    return Measurements(metrics, training, indexes, latency)
+    summaries = [_json(path) for path in metrics]
+    return Measurements(
+        metrics={(s["method"], s["split"]): s["metrics"] for s in summaries},
+        training={m: _json(Path(d) / "training.json") for m, d in (models or {}).items()},
+        indexes={tuple(key.split("/")): _json(p) for key, p in (indexes or {}).items()},
+        latency={m: _json(p) for m, p in (latency or {}).items()},
+    )
+
+
+def _json(path) -> dict:
+    return json.loads(Path(path).read_text())
 
 
 def build(spec: TableSpec, found: Measurements, roles: dict[str, str | None]) -> pd.DataFrame:

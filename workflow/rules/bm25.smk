@@ -3,15 +3,15 @@
 
 rule bm25_index:
     input:
-        corpus=f"{R}/data/corpus.parquet",
+        corpus=LAYOUT.corpus(),
     output:
-        directory(f"{R}/index/bm25"),
+        directory(LAYOUT.sparse_index("bm25")),
     params:
-        bm25=config["bm25"],
+        bm25=PLAN.bm25_index_settings(),
     log:
-        f"{R}/logs/bm25_index.log",
+        LAYOUT.log("bm25_index"),
     benchmark:
-        f"{R}/benchmarks/bm25_index.tsv"
+        LAYOUT.benchmark("bm25_index")
     conda:
         CPU_ENV
     script:
@@ -20,20 +20,19 @@ rule bm25_index:
 
 rule bm25_retrieve:
     input:
-        index=f"{R}/index/bm25",
-        queries=f"{R}/data/queries/{{split}}.parquet",
+        index=LAYOUT.sparse_index("bm25"),
+        queries=LAYOUT.queries("{split}"),
     output:
-        run=f"{R}/runs/bm25/{{split}}.parquet",
-        trec=f"{R}/runs/bm25/{{split}}.trec",
+        run=LAYOUT.run("bm25", "{split}"),
+        trec=LAYOUT.run("bm25", "{split}", "trec"),
     params:
-        depth=run_depth,
+        depth=lambda wc: PLAN.run_depth(wc.split),
         batch_size=config["bm25"]["query_batch_size"],
     log:
-        f"{R}/logs/bm25_retrieve/{{split}}.log",
+        LAYOUT.log("bm25_retrieve", "{split}"),
     benchmark:
-        f"{R}/benchmarks/bm25_retrieve/{{split}}.tsv"
+        LAYOUT.benchmark("bm25_retrieve", "{split}")
     conda:
         CPU_ENV
     script:
         "../scripts/bm25_retrieve.py"
-

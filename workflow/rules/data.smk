@@ -5,17 +5,17 @@ rule prepare_dataset:
     input:
         PLAN.source_files(),
     output:
-        corpus=f"{R}/data/corpus.parquet",
-        queries=expand(f"{R}/data/queries/{{split}}.parquet", split=PLAN.splits),
-        qrels=expand(f"{R}/data/qrels/{{split}}.parquet", split=PLAN.splits),
-        manifest=f"{R}/data/manifest.json",
+        corpus=LAYOUT.corpus(),
+        queries=[LAYOUT.queries(split) for split in PLAN.splits],
+        qrels=[LAYOUT.qrels(split) for split in PLAN.splits],
+        manifest=LAYOUT.manifest(),
     params:
-        dataset=PLAN.spec,
+        dataset=PLAN.dataset_settings(),
         splits=PLAN.splits,
     log:
-        f"{R}/logs/prepare_dataset.log",
+        LAYOUT.log("prepare_dataset"),
     benchmark:
-        f"{R}/benchmarks/prepare_dataset.tsv"
+        LAYOUT.benchmark("prepare_dataset")
     conda:
         CPU_ENV
     script:

@@ -4,44 +4,41 @@
 
 rule train_warmup:
     input:
-        corpus=f"{R}/data/corpus.parquet",
-        **TRAIN,
-        negatives=lambda wc: f"{R}/negatives/bm25.parquet" if wc.method == "bm25neg" else [],
+        unpack(lambda wc: PLAN.train_inputs(wc.method)),
     output:
-        directory(f"{R}/models/{{method}}"),
+        directory(LAYOUT.model("{method}")),
     params:
-        encoder=config["dense"]["encoder"],
-        training=lambda wc: dense_training(wc.method),
-        checkpoints=lambda wc: f"{R}/checkpoints/{wc.method}",
+        settings=lambda wc: PLAN.training(wc.method),
+        checkpoints=lambda wc: LAYOUT.checkpoints(wc.method),
     wildcard_constraints:
-        method=M.one_of(M.WARMUP),
+        method=methods.one_of(methods.trained(methods.WARMUP)),
     log:
-        f"{R}/logs/train/{{method}}.log",
+        LAYOUT.log("train", "{method}"),
     benchmark:
-        f"{R}/benchmarks/train/{{method}}.tsv"
+        LAYOUT.benchmark("train", "{method}")
     conda:
         GPU_ENV
     script:
-        "../scripts/train_biencoder.py"
+        "../scripts/train.py"
 
 
 rule encode_corpus:
     input:
-        model=f"{R}/models/{{method}}",
-        corpus=f"{R}/data/corpus.parquet",
+        model=LAYOUT.model("{method}"),
+        corpus=LAYOUT.corpus(),
     output:
-        directory(f"{R}/embeddings/{{method}}"),
+        directory(LAYOUT.embeddings("{method}")),
     params:
-        max_length=lambda wc: encoder_config(wc.method)["passage_length"],
+        max_length=lambda wc: PLAN.encoder_lengths(wc.method)["passage_length"],
         batch_size=config["dense"]["encode_batch_size"],
         shard_size=config["dense"]["shard_size"],
-        work_dir=lambda wc: f"{R}/work/embeddings/{wc.method}",
+        work_dir=lambda wc: LAYOUT.embeddings_work(wc.method),
     wildcard_constraints:
-        method=M.one_of(M.BIENCODERS),
+        method=methods.one_of(methods.biencoders()),
     log:
-        f"{R}/logs/encode_corpus/{{method}}.log",
+        LAYOUT.log("encode_corpus", "{method}"),
     benchmark:
-        f"{R}/benchmarks/encode_corpus/{{method}}.tsv"
+        LAYOUT.benchmark("encode_corpus", "{method}")
     conda:
         GPU_ENV
     script:
@@ -50,17 +47,17 @@ rule encode_corpus:
 
 rule build_dense_index:
     input:
-        f"{R}/embeddings/{{method}}",
+        LAYOUT.embeddings("{method}"),
     output:
-        index=f"{R}/index/{{method}}/{{kind}}.faiss",
-        stats=f"{R}/index/{{method}}/{{kind}}.json",
+        index=LAYOUT.index("{method}", "{kind}"),
+        stats=LAYOUT.index_stats("{method}", "{kind}"),
     wildcard_constraints:
-        method=M.one_of(M.BIENCODERS),
+        method=methods.one_of(methods.biencoders()),
         kind=r"flat|pq\d+|ivf\d+-(flat|pq\d+)",
     log:
-        f"{R}/logs/build_dense_index/{{method}}/{{kind}}.log",
+        LAYOUT.log("build_dense_index", "{method}", "{kind}"),
     benchmark:
-        f"{R}/benchmarks/build_dense_index/{{method}}/{{kind}}.tsv"
+        LAYOUT.benchmark("build_dense_index", "{method}", "{kind}")
     conda:
         GPU_ENV
     script:
@@ -69,20 +66,20 @@ rule build_dense_index:
 
 rule dense_retrieve:
     input:
-        unpack(dense_retrieval_inputs),
-        queries=f"{R}/data/queries/{{split}}.parquet",
+        unpack(lambda wc: PLAN.dense_search_files(wc.method)),
+        queries=LAYOUT.queries("{split}"),
     output:
-        run=f"{R}/runs/{{method}}/{{split}}.parquet",
-        trec=f"{R}/runs/{{method}}/{{split}}.trec",
+        run=LAYOUT.run("{method}", "{split}"),
+        trec=LAYOUT.run("{method}", "{split}", "trec"),
     params:
-        depth=run_depth,
-        max_length=lambda wc: encoder_config(wc.method)["query_length"],
+        depth=lambda wc: PLAN.run_depth(wc.split),
+        max_length=lambda wc: PLAN.encoder_lengths(wc.method)["query_length"],
     wildcard_constraints:
-        method=M.one_of(M.DENSE_RUNS),
+        method=methods.one_of(methods.names(run=methods.DENSE_RUN)),
     log:
-        f"{R}/logs/dense_retrieve/{{method}}/{{split}}.log",
+        LAYOUT.log("dense_retrieve", "{method}", "{split}"),
     benchmark:
-        f"{R}/benchmarks/dense_retrieve/{{method}}/{{split}}.tsv"
+        LAYOUT.benchmark("dense_retrieve", "{method}", "{split}")
     conda:
         GPU_ENV
     script:

@@ -3,16 +3,16 @@
 
 rule evaluate:
     input:
-        run=f"{R}/runs/{{method}}/{{split}}.parquet",
-        qrels=f"{R}/data/qrels/{{split}}.parquet",
+        run=LAYOUT.run("{method}", "{split}"),
+        qrels=LAYOUT.qrels("{split}"),
     output:
-        per_query=f"{R}/metrics/{{method}}/{{split}}.parquet",
-        summary=f"{R}/metrics/{{method}}/{{split}}.json",
+        per_query=LAYOUT.metrics("{method}", "{split}", "parquet"),
+        summary=LAYOUT.metrics("{method}", "{split}"),
     params:
         metrics=PLAN.metrics,
         relevance_level=lambda wc: PLAN.relevance_level(wc.split),
     log:
-        f"{R}/logs/evaluate/{{method}}/{{split}}.log",
+        LAYOUT.log("evaluate", "{method}", "{split}"),
     conda:
         CPU_ENV
     script:

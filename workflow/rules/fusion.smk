@@ -2,18 +2,26 @@
 # alpha tuned on sampled train queries (a split of its own), then the fused runs, and the
 # per-query latency of the hybrid's stages (the paper's Table 2).
 
+HYBRID = methods.hybrid_name("{dense}", "{sparse}")
+
+
+wildcard_constraints:
+    dense=methods.one_of(methods.names(run=methods.DENSE_RUN)),
+    sparse=methods.one_of(methods.names(run=methods.SPARSE_KINDS)),
+
 
 rule sample_tune_queries:
     input:
-        **TRAIN,
+        queries=LAYOUT.queries("train"),
+        qrels=LAYOUT.qrels("train"),
     output:
-        queries=f"{R}/data/queries/{PLAN.tune_split}.parquet",
-        qrels=f"{R}/data/qrels/{PLAN.tune_split}.parquet",
+        queries=LAYOUT.queries(PLAN.tune_split),
+        qrels=LAYOUT.qrels(PLAN.tune_split),
     params:
         sample_size=config["fusion"]["tune_queries"],
         seed=config["fusion"]["seed"],
     log:
-        f"{R}/logs/sample_tune_queries.log",
+        LAYOUT.log("sample_tune_queries"),
     conda:
         CPU_ENV
     script:
@@ -22,19 +30,16 @@ rule sample_tune_queries:
 
 rule tune_fusion:
     input:
-        dense=f"{R}/runs/{{dense}}/{PLAN.tune_split}.parquet",
-        sparse=f"{R}/runs/{{sparse}}/{PLAN.tune_split}.parquet",
-        qrels=f"{R}/data/qrels/{PLAN.tune_split}.parquet",
+        dense=LAYOUT.run("{dense}", PLAN.tune_split),
+        sparse=LAYOUT.run("{sparse}", PLAN.tune_split),
+        qrels=LAYOUT.qrels(PLAN.tune_split),
     output:
-        f"{R}/fusion/{{dense}}-{{sparse}}/alpha.json",
+        LAYOUT.alpha("{dense}", "{sparse}"),
     params:
         grid=config["fusion"]["alpha"],
         metric=config["fusion"]["metric"],
-    wildcard_constraints:
-        dense=M.one_of(M.DENSE_RUNS),
-        sparse=M.one_of(M.SPARSE_RUNS),
     log:
-        f"{R}/logs/tune_fusion/{{dense}}-{{sparse}}.log",
+        LAYOUT.log("tune_fusion", "{dense}-{sparse}"),
     conda:
         CPU_ENV
     script:
@@ -43,19 +48,16 @@ rule tune_fusion:
 
 rule fuse:
     input:
-        dense=f"{R}/runs/{{dense}}/{{split}}.parquet",
-        sparse=f"{R}/runs/{{sparse}}/{{split}}.parquet",
-        alpha=f"{R}/fusion/{{dense}}-{{sparse}}/alpha.json",
+        dense=LAYOUT.run("{dense}", "{split}"),
+        sparse=LAYOUT.run("{sparse}", "{split}"),
+        alpha=LAYOUT.alpha("{dense}", "{sparse}"),
     output:
-        run=f"{R}/runs/hybrid-{{dense}}-{{sparse}}/{{split}}.parquet",
-        trec=f"{R}/runs/hybrid-{{dense}}-{{sparse}}/{{split}}.trec",
+        run=LAYOUT.run(HYBRID, "{split}"),
+        trec=LAYOUT.run(HYBRID, "{split}", "trec"),
     params:
         depth=config["retrieval"]["depth"],
-    wildcard_constraints:
-        dense=M.one_of(M.DENSE_RUNS),
-        sparse=M.one_of(M.SPARSE_RUNS),
     log:
-        f"{R}/logs/fuse/{{dense}}-{{sparse}}/{{split}}.log",
+        LAYOUT.log("fuse", "{dense}-{sparse}", "{split}"),
     conda:
         CPU_ENV
     script:
@@ -64,19 +66,15 @@ rule fuse:
 
 rule measure_latency:
     input:
-        unpack(latency_inputs),
-        alpha=f"{R}/fusion/{{dense}}-{{sparse}}/alpha.json",
+        unpack(lambda wc: PLAN.latency_inputs(wc.dense, wc.sparse)),
     output:
-        f"{R}/latency/hybrid-{{dense}}-{{sparse}}.json",
+        LAYOUT.latency(HYBRID),
     params:
         depth=config["retrieval"]["depth"],
-        query_length=lambda wc: encoder_config(wc.dense)["query_length"],
+        query_length=lambda wc: PLAN.encoder_lengths(wc.dense)["query_length"],
         sample_size=config["fusion"]["latency_queries"],
-    wildcard_constraints:
-        dense=M.one_of(M.DENSE_RUNS),
-        sparse=M.one_of(M.SPARSE_RUNS),
     log:
-        f"{R}/logs/measure_latency/{{dense}}-{{sparse}}.log",
+        LAYOUT.log("measure_latency", "{dense}-{sparse}"),
     conda:
         GPU_ENV
     script:

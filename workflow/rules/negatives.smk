@@ -4,16 +4,16 @@
 
 rule mine_negatives:
     input:
-        run=f"{R}/runs/{{source}}/train.parquet",
-        qrels=TRAIN["qrels"],
+        run=LAYOUT.run("{source}", "train"),
+        qrels=LAYOUT.qrels("train"),
     output:
-        f"{R}/negatives/{{source}}.parquet",
+        LAYOUT.negatives("{source}"),
     params:
         depth=config["negatives"]["depth"],
     wildcard_constraints:
-        source=M.one_of(M.NEGATIVE_SOURCES),
+        source=methods.one_of(methods.negative_sources()),
     log:
-        f"{R}/logs/mine_negatives/{{source}}.log",
+        LAYOUT.log("mine_negatives", "{source}"),
     conda:
         CPU_ENV
     script:

@@ -1,21 +1,43 @@
-# Cross-encoder (issue #3 BERT-reranker row; teacher of SPLADE++): trained on train triples,
-# reranks BM25 top-k and scores (query, negative) pairs for distillation.
+# Reranking BM25's top-k: by a trained ColBERT (MaxSim) or bi-encoder (its stored vectors),
+# the TCT-ColBERT paper's Table 3; and the cross-encoder (the BERT-reranker row, teacher of
+# SPLADE++: declared, not implemented yet), which also scores (query, negative) pairs.
+
+
+rule rerank_bm25:
+    input:
+        unpack(lambda wc: PLAN.rerank_inputs(wc.reranker)),
+        run=LAYOUT.run("bm25", "{split}"),
+        corpus=LAYOUT.corpus(),
+        queries=LAYOUT.queries("{split}"),
+    output:
+        run=LAYOUT.run("{reranker}", "{split}"),
+        trec=LAYOUT.run("{reranker}", "{split}", "trec"),
+    params:
+        settings=lambda wc: PLAN.rerank_settings(wc.reranker),
+    wildcard_constraints:
+        reranker=methods.one_of(methods.names(run=methods.RERANK_RUN)),
+    log:
+        LAYOUT.log("rerank_bm25", "{reranker}", "{split}"),
+    benchmark:
+        LAYOUT.benchmark("rerank_bm25", "{reranker}", "{split}")
+    conda:
+        GPU_ENV
+    script:
+        "../scripts/rerank.py"
 
 
 rule train_cross_encoder:
     input:
-        corpus=f"{R}/data/corpus.parquet",
-        negatives=f"{R}/negatives/bm25.parquet",
-        **TRAIN,
+        unpack(lambda wc: PLAN.train_inputs("bert-reranker")),
     output:
-        directory(f"{R}/models/bert-reranker"),
+        directory(LAYOUT.model("bert-reranker")),
     params:
         stage="cross-encoder training",
         issue="issue #3",
     log:
-        f"{R}/logs/train/bert-reranker.log",
+        LAYOUT.log("train", "bert-reranker"),
     benchmark:
-        f"{R}/benchmarks/train/bert-reranker.tsv"
+        LAYOUT.benchmark("train", "bert-reranker")
     conda:
         GPU_ENV
     script:
@@ -24,18 +46,18 @@ rule train_cross_encoder:
 
 rule cross_encoder_rerank:
     input:
-        model=f"{R}/models/bert-reranker",
-        run=f"{R}/runs/bm25/{{split}}.parquet",
-        corpus=f"{R}/data/corpus.parquet",
-        queries=f"{R}/data/queries/{{split}}.parquet",
+        model=LAYOUT.model("bert-reranker"),
+        run=LAYOUT.run("bm25", "{split}"),
+        corpus=LAYOUT.corpus(),
+        queries=LAYOUT.queries("{split}"),
     output:
-        run=f"{R}/runs/bert-reranker/{{split}}.parquet",
-        trec=f"{R}/runs/bert-reranker/{{split}}.trec",
+        run=LAYOUT.run("bert-reranker", "{split}"),
+        trec=LAYOUT.run("bert-reranker", "{split}", "trec"),
     params:
         stage="cross-encoder reranking",
         issue="issue #3",
     log:
-        f"{R}/logs/cross_encoder_rerank/{{split}}.log",
+        LAYOUT.log("cross_encoder_rerank", "{split}"),
     conda:
         GPU_ENV
     script:
@@ -44,19 +66,18 @@ rule cross_encoder_rerank:
 
 rule teacher_scores:
     input:
-        model=f"{R}/models/bert-reranker",
-        negatives=f"{R}/negatives/{{source}}.parquet",
-        corpus=f"{R}/data/corpus.parquet",
-        **TRAIN,
+        model=LAYOUT.model("bert-reranker"),
+        negatives=LAYOUT.negatives("{source}"),
+        **LAYOUT.train_data(),
     output:
-        f"{R}/teacher/cross-encoder-{{source}}.parquet",
+        LAYOUT.teacher_scores("{source}"),
     params:
         stage="cross-encoder teacher scores",
         issue="the SPLADE++ issue",
     wildcard_constraints:
-        source=M.one_of(M.NEGATIVE_SOURCES),
+        source=methods.one_of(methods.negative_sources()),
     log:
-        f"{R}/logs/teacher_scores/{{source}}.log",
+        LAYOUT.log("teacher_scores", "{source}"),
     conda:
         GPU_ENV
     script:

@@ -1,31 +1,23 @@
 # SPLADE++ (its own issue): sparse expansion models, their inverted index and retrieval.
 # splade-max: in-batch NLL on BM25 negatives; distilsplade: MarginMSE to cross-encoder scores of
 # BM25 negatives; EnsembleDistil/SelfDistil: negatives mined by splade-max, teacher-scored.
-
-SPLADE_INPUTS = {
-    "splade-max": {"negatives": f"{R}/negatives/bm25.parquet"},
-    "distilsplade": {"teacher": f"{R}/teacher/cross-encoder-bm25.parquet"},
-    "splade-ensembledistil": {"teacher": f"{R}/teacher/cross-encoder-splade-max.parquet"},
-    "splade-selfdistil": {"teacher": f"{R}/teacher/cross-encoder-splade-max.parquet"},
-}
+# What each trains on is in the method registry (irrepro/methods.py).
 
 
 rule train_splade:
     input:
-        unpack(lambda wc: SPLADE_INPUTS[wc.method]),
-        corpus=f"{R}/data/corpus.parquet",
-        **TRAIN,
+        unpack(lambda wc: PLAN.train_inputs(wc.method)),
     output:
-        directory(f"{R}/models/{{method}}"),
+        directory(LAYOUT.model("{method}")),
     params:
         stage="SPLADE training",
         issue="the SPLADE++ issue",
     wildcard_constraints:
-        method=M.one_of(M.SPLADE),
+        method=methods.one_of(methods.names(family=methods.SPLADE)),
     log:
-        f"{R}/logs/train/{{method}}.log",
+        LAYOUT.log("train", "{method}"),
     benchmark:
-        f"{R}/benchmarks/train/{{method}}.tsv"
+        LAYOUT.benchmark("train", "{method}")
     conda:
         GPU_ENV
     script:
@@ -34,19 +26,19 @@ rule train_splade:
 
 rule splade_index:
     input:
-        model=f"{R}/models/{{method}}",
-        corpus=f"{R}/data/corpus.parquet",
+        model=LAYOUT.model("{method}"),
+        corpus=LAYOUT.corpus(),
     output:
-        directory(f"{R}/index/{{method}}"),
+        directory(LAYOUT.sparse_index("{method}")),
     params:
         stage="SPLADE inverted index",
         issue="the SPLADE++ issue",
     wildcard_constraints:
-        method=M.one_of(M.SPLADE),
+        method=methods.one_of(methods.names(family=methods.SPLADE)),
     log:
-        f"{R}/logs/splade_index/{{method}}.log",
+        LAYOUT.log("splade_index", "{method}"),
     benchmark:
-        f"{R}/benchmarks/splade_index/{{method}}.tsv"
+        LAYOUT.benchmark("splade_index", "{method}")
     conda:
         GPU_ENV
     script:
@@ -55,20 +47,20 @@ rule splade_index:
 
 rule splade_retrieve:
     input:
-        model=f"{R}/models/{{method}}",
-        index=f"{R}/index/{{method}}",
-        queries=f"{R}/data/queries/{{split}}.parquet",
+        model=LAYOUT.model("{method}"),
+        index=LAYOUT.sparse_index("{method}"),
+        queries=LAYOUT.queries("{split}"),
     output:
-        run=f"{R}/runs/{{method}}/{{split}}.parquet",
-        trec=f"{R}/runs/{{method}}/{{split}}.trec",
+        run=LAYOUT.run("{method}", "{split}"),
+        trec=LAYOUT.run("{method}", "{split}", "trec"),
     params:
-        depth=run_depth,
+        depth=lambda wc: PLAN.run_depth(wc.split),
         stage="SPLADE retrieval",
         issue="the SPLADE++ issue",
     wildcard_constraints:
-        method=M.one_of(M.SPLADE),
+        method=methods.one_of(methods.names(family=methods.SPLADE)),
     log:
-        f"{R}/logs/splade_retrieve/{{method}}/{{split}}.log",
+        LAYOUT.log("splade_retrieve", "{method}", "{split}"),
     conda:
         CPU_ENV
     script:

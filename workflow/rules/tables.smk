@@ -6,20 +6,21 @@ rule table:
         unpack(lambda wc: PLAN.table_inputs(wc.table)),
     output:
         markdown=report(
-            f"{R}/tables/{{table}}.md",
+            LAYOUT.table("{table}", "md"),
             caption="../report/table.rst",
             category="Tables",
         ),
-        csv=f"{R}/tables/{{table}}.csv",
-        provenance=f"{R}/tables/{{table}}.provenance.json",
+        csv=LAYOUT.table("{table}", "csv"),
+        provenance=LAYOUT.table("{table}", "provenance.json"),
     params:
+        sources=lambda wc: PLAN.table_sources(wc.table),
         dataset=PLAN.dataset,
         roles=PLAN.roles,
         metrics=PLAN.metrics,
         config=config,
         workflow_dir=workflow.basedir,
     log:
-        f"{R}/logs/table/{{table}}.log",
+        LAYOUT.log("table", "{table}"),
     conda:
         CPU_ENV
     script:

@@ -6,12 +6,7 @@ from irrepro.logs import rule_logging
 with rule_logging(snakemake.log[0], snakemake.rule):
     tables.write(
         snakemake.wildcards.table,
-        tables.load_measurements(
-            snakemake.input.metrics,
-            snakemake.input.models,
-            snakemake.input.indexes,
-            snakemake.input.latency,
-        ),
+        tables.load_measurements(**snakemake.params.sources),
         roles=snakemake.params.roles,
         metrics=snakemake.params.metrics,
         dataset=snakemake.params.dataset,

@@ -12,17 +12,17 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import asdict
 
 import numpy as np
 import torch
 
-from ..train.data import BatchPlan, Corpus, TrainQueries, shard
-from ..train.losses import adore_loss
+from ..train.data import BatchPlan, TrainQueries, shard
+from ..train.job import Job, TrainData
+from ..train.losses import Loss, loss_class
 from .encode import EmbeddingStore, embedding_doc_ids
 from .index import read_index, search
+from .losses import adore_loss
 from .model import BiEncoder
-from .training import fingerprint, input_signature, settings_for, train_and_save
 
 log = logging.getLogger(__name__)
 
@@ -70,80 +70,51 @@ def dynamic_candidates(
     return lists, mrr, seconds
 
 
-def adore_loss_fn(index, embeddings: EmbeddingStore, depth: int, metric_cut: int | None):
-    """loss_fn(model, batch) for the Trainer: retrieve, build candidate lists, LambdaLoss.
-    Candidate vectors are read from the memory-mapped shards, not a copy of all of them."""
+class AdoreLoss(Loss):
+    """Retrieve each query's current top-`depth`, add the missed positives, and take the
+    |ΔMRR|-weighted RankNet loss over the list. Candidate vectors are read from the
+    memory-mapped shards, not a copy of all of them."""
 
-    def loss_fn(model, batch):
+    name = "adore"
+
+    def __init__(self, index, embeddings: EmbeddingStore, depth: int, metric_cut: int | None):
+        self.index, self.embeddings, self.depth, self.metric_cut = (
+            index,
+            embeddings,
+            depth,
+            metric_cut,
+        )
+
+    def __call__(self, model, batch, step):
         queries = model(**batch["queries"])
         lists, mrr, seconds = dynamic_candidates(
-            index, queries.detach().float().cpu().numpy(), batch["positives"], depth
+            self.index, queries.detach().float().cpu().numpy(), batch["positives"], self.depth
         )
         losses = []
         for vector, (candidates, relevant) in zip(queries, lists, strict=True):
-            documents = torch.from_numpy(embeddings.rows(candidates))
+            documents = torch.from_numpy(self.embeddings.rows(candidates))
             documents = documents.to(vector.device, vector.dtype)
             relevant = torch.from_numpy(relevant).to(vector.device)
-            losses.append(adore_loss(documents @ vector, relevant, metric_cut))
+            losses.append(adore_loss(documents @ vector, relevant, self.metric_cut))
         return torch.stack(losses).mean(), {"train_mrr@10": mrr, "search_seconds": seconds}
 
-    return loss_fn
 
-
-def train_adore(
-    *,
-    doc_encoder_dir: str,
-    embeddings_dir: str,
-    index_path: str,
-    corpus_path: str,
-    queries_path: str,
-    qrels_path: str,
-    out_dir: str,
-    checkpoint_dir: str,
-    training: dict,
-    query_length: int,
-) -> None:
-    """Train a query encoder initialised from the base model against the base model's index."""
-    corpus = Corpus(corpus_path)
-    if not np.array_equal(embedding_doc_ids(embeddings_dir), corpus.doc_ids):
-        raise ValueError(f"{embeddings_dir} was not encoded from {corpus_path} (doc order differs)")
-    queries = TrainQueries(queries_path, qrels_path, corpus)
-    settings = settings_for(training, len(queries))
-    depth, metric_cut = int(training.get("depth", 200)), training.get("metric_cut", 200)
-    model = BiEncoder.load(doc_encoder_dir)
-    index = read_index(index_path)
-    embeddings = EmbeddingStore(embeddings_dir)
+def adore_job(data: TrainData) -> Job:
+    """A query encoder initialised from the base model, against the base model's index."""
+    inputs = data.inputs
+    if not np.array_equal(embedding_doc_ids(inputs["embeddings"]), data.corpus.doc_ids):
+        raise ValueError(
+            f"{inputs['embeddings']} was not encoded from {inputs['corpus']} (doc order differs)"
+        )
+    depth, metric_cut = int(data.section.get("depth", 200)), data.section.get("metric_cut", 200)
+    model = BiEncoder.load(inputs["doc_encoder"])
+    index = read_index(inputs["index"])
     log.info(
-        "ADORE: %d train queries, index %s (%d vectors), %d steps of %d, top-%d, MRR@%s weights",
-        len(queries),
-        index_path,
-        index.ntotal,
-        settings.steps,
-        settings.batch_size,
-        depth,
-        metric_cut,
-    )
-    batches = QueryBatches(
-        model, queries, BatchPlan(len(queries), settings.batch_size, settings.seed), query_length
-    )
-    job = fingerprint(
-        method="adore",
-        settings=asdict(settings),
-        depth=depth,
-        metric_cut=metric_cut,
-        inputs=input_signature(index_path, queries_path, qrels_path),
-        init=doc_encoder_dir,
-        query_length=query_length,
-    )
-    loss_fn = adore_loss_fn(index, embeddings, depth, metric_cut)
-    train_and_save(
-        model,
-        loss_fn,
-        batches,
-        settings,
-        checkpoint_dir,
-        job,
-        out_dir,
-        method="adore",
-        index=index_path,
-    )
+        "ADORE: index %s (%d vectors), top-%d, MRR@%s weights",
+        inputs["index"], index.ntotal, depth, metric_cut,
+    )  # fmt: skip
+    loss_class((AdoreLoss,), data.loss_name(), data.method.name)
+    loss = AdoreLoss(index, EmbeddingStore(inputs["embeddings"]), depth, metric_cut)
+    plan = BatchPlan(len(data.queries), data.train.batch_size, data.train.seed)
+    batches = QueryBatches(model, data.queries, plan, data.settings["query_length"])
+    return Job(model, loss, batches, {"index": inputs["index"]})

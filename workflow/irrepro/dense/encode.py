@@ -25,7 +25,8 @@ import pyarrow.parquet as pq
 import torch
 from tqdm import tqdm
 
-from .model import BiEncoder, staged_directory, write_json
+from ..model_files import staged_directory, write_json
+from .model import BiEncoder
 
 log = logging.getLogger(__name__)
 

@@ -6,13 +6,12 @@ augmentation), [CLS] [D] passage [SEP]; every token's output goes through a 128-
 before MaxSim: score(q, d) = sum over query tokens of the max over passage tokens of their dot.
 One departure: the [MASK] fillers are attended to (ColBERT v1 gives them attention mask 0, v2
 made it an option), as in TCT-ColBERT's released query encoder. The tokenisation is
-irrepro.dense.model's, so a student bi-encoder with markers reads the very token batch its
+irrepro.tokens', so a student bi-encoder with markers reads the very token batch its
 teacher reads.
 """
 
 from __future__ import annotations
 
-import json
 import string
 from pathlib import Path
 
@@ -21,8 +20,9 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from ..dense.backbone import load_backbone, load_pretrained
-from ..dense.model import Markers, staged_directory, tokenize, write_json
+from ..backbone import load_backbone, load_saved
+from ..model_files import staged_directory, write_json
+from ..tokens import Markers, tokenize
 
 CONFIG = "irrepro_colbert.json"
 LINEAR = "colbert_linear.safetensors"
@@ -52,11 +52,9 @@ class ColBERT(nn.Module):
 
     @classmethod
     def load(cls, directory: str | Path) -> ColBERT:
-        directory = Path(directory)
-        config = json.loads((directory / CONFIG).read_text())
-        backbone, tokenizer = load_pretrained(str(directory))
+        config, backbone, tokenizer = load_saved(directory, CONFIG)
         model = cls(backbone, tokenizer, config["dim"])
-        model.linear.weight.data.copy_(load_file(str(directory / LINEAR))["weight"])
+        model.linear.weight.data.copy_(load_file(str(Path(directory) / LINEAR))["weight"])
         return model
 
     def save(self, directory: str | Path) -> None:

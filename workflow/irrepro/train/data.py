@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
+import torch
 
 from ..artefacts import NEGATIVES, QRELS, QUERIES, read_table
 
@@ -146,3 +147,48 @@ def sample_negatives(
 def shard(values: np.ndarray, rank: int, world_size: int) -> np.ndarray:
     """This process's part of a global batch under data parallelism."""
     return values[rank::world_size]
+
+
+class PairBatches:
+    """Deterministic batches of (query, positive, negatives) token batches: every pairwise
+    method's (the warm-up models, STAR, ColBERT and its students). `tokenize(texts, length,
+    kind)` is the trained model's own."""
+
+    def __init__(
+        self,
+        tokenize,
+        lengths: dict[str, int],
+        corpus: Corpus,
+        queries: TrainQueries,
+        plan: BatchPlan,
+        negatives: int = 0,
+        pool: NegativePool | None = None,
+    ):
+        self.tokenize, self.lengths, self.corpus, self.queries = tokenize, lengths, corpus, queries
+        self.plan, self.negatives, self.pool = plan, negatives, pool
+
+    def __call__(self, step: int, rank: int = 0, world_size: int = 1) -> dict:
+        picked = self.plan.queries(step)
+        rng = self.plan.rng(step)
+        positives = sample_positives(self.queries, picked, rng)
+        negatives = (
+            sample_negatives(self.queries, picked, self.negatives, rng, len(self.corpus), self.pool)
+            if self.negatives
+            else None
+        )
+        picked, positives = shard(picked, rank, world_size), shard(positives, rank, world_size)
+        batch = {
+            "queries": self._tokens(self.queries.texts[picked], "query"),
+            "positives": self._tokens(self.corpus.text(positives)),
+            "positive_mask": torch.from_numpy(self.queries.is_positive(picked, positives)),
+        }
+        if negatives is not None:
+            negatives = shard(negatives, rank, world_size).reshape(-1)
+            batch["negatives"] = self._tokens(self.corpus.text(negatives))
+            batch["negative_is_positive"] = torch.from_numpy(
+                self.queries.is_positive(picked, negatives)
+            )
+        return batch
+
+    def _tokens(self, texts, kind: str = "passage") -> dict:
+        return self.tokenize([str(t) for t in texts], self.lengths[f"{kind}_length"], kind)

@@ -1,8 +1,8 @@
 """One training function, run in this process or in N processes under torchrun.
 
-A Snakemake rule script calls `run("irrepro.dense.training:train_biencoder", kwargs, gpus)`:
-with one process the function is simply called; with more, torchrun starts N copies of this
-module, each of which calls the function (the Trainer inside sets up DistributedDataParallel
+A Snakemake rule script calls `run(train_method, kwargs, gpus)`: with one process the function
+is simply called; with more, torchrun starts N copies of this module, each of which imports the
+function by its module and name and calls it (the Trainer inside sets up DistributedDataParallel
 from the environment torchrun provides). Only rank 0 writes outputs, so the multi-process call
 returns None: its results are the files the function writes.
 """
@@ -37,6 +37,14 @@ def is_main_process() -> bool:
     return world()[0] == 0
 
 
+def qualified_name(function: Callable) -> str:
+    """ "package.module:function" of a module-level function, which a worker can import."""
+    name = f"{function.__module__}:{function.__qualname__}"
+    if "<" in function.__qualname__ or resolve(name) is not function:
+        raise ValueError(f"{name} is not a module-level function: a worker cannot import it")
+    return name
+
+
 def resolve(function: str) -> Callable:
     """The function named by "package.module:function"."""
     module_name, sep, attribute = function.partition(":")
@@ -45,20 +53,20 @@ def resolve(function: str) -> Callable:
     return getattr(importlib.import_module(module_name), attribute)
 
 
-def run(function: str, kwargs: dict, processes: int):
+def run(function: Callable, kwargs: dict, processes: int):
     """Call `function(**kwargs)` here (processes <= 1) or in `processes` torchrun workers.
 
     kwargs travel as JSON to the workers, so they must be JSON values (paths become strings).
     """
-    target = resolve(function)  # fail here, not in N workers, on a wrong name
     if processes <= 1:
-        return target(**kwargs)
+        return function(**kwargs)
+    name = qualified_name(function)  # fail here, not in N workers
     with tempfile.TemporaryDirectory(prefix="irrepro-run-") as tmp:
         arguments = Path(tmp) / "kwargs.json"
         arguments.write_text(json.dumps(kwargs, default=_path_to_str))
         command = [
             sys.executable, "-m", "torch.distributed.run", "--standalone",
-            "--nproc_per_node", str(processes), "-m", WORKER_MODULE, function, str(arguments),
+            "--nproc_per_node", str(processes), "-m", WORKER_MODULE, name, str(arguments),
         ]  # fmt: skip
         subprocess.run(command, check=True)
     return None

@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 PRECISIONS = ("auto", "fp32", "fp16", "bf16")
 CHECKPOINT = "checkpoint.pt"
 TRAIN_LOG = "train_log.parquet"
-CHECKPOINT_FORMAT = 1
+CHECKPOINT_FORMAT = 2  # 2: the loss's state
 # Settings a checkpoint may differ in and still be resumed: they do not change the result.
 NOT_IN_RESULT = ("checkpoint_every",)
 LOG_COLUMNS = ("step", "loss", "lr", "grad_norm", "examples_per_s", "seconds")
@@ -110,14 +110,17 @@ def _coerce(key: str, type_name: str, value):
 
 
 class Trainer:
-    """Trains `model` for `settings.steps` steps of `loss_fn(model, batches(step, rank, world))`.
+    """Trains `model` for `settings.steps` steps of `loss_fn(model, batches(step, rank, world),
+    step)` (an irrepro.train.losses.Loss, or any function of those arguments).
 
     loss_fn returns (loss, {metric: float}) and must call the model's forward (`model(...)`):
     under torchrun it receives the DistributedDataParallel wrapper, whose forward syncs gradients.
     Tensors anywhere in a batch (dicts, lists, tuples) are moved to the device; mappings arrive
-    as plain dicts. `parameters` (named) restricts training to them; every other parameter of
-    the model is frozen. A checkpoint in `checkpoint_dir` with the same fingerprint and settings
-    is resumed; any other one is ignored (and overwritten at the next checkpoint).
+    as plain dicts. A loss with `state_dict()` / `load_state_dict()` has that state saved in
+    checkpoints and restored on resume. `parameters` (named) restricts training to them; every
+    other parameter of the model is frozen. A checkpoint in `checkpoint_dir` with the same
+    fingerprint and settings is resumed; any other one is ignored (and overwritten at the next
+    checkpoint).
     """
 
     def __init__(
@@ -196,7 +199,7 @@ class Trainer:
     def _train_step(self, step: int) -> None:
         batch = to_device(self.batches(step, self.rank, self.world_size), self.device)
         with self._autocast():
-            loss, metrics = self.loss_fn(self.model, batch)
+            loss, metrics = self.loss_fn(self.model, batch, step)
         clashes = set(metrics) & set(LOG_COLUMNS)
         if clashes:
             raise ValueError(f"loss_fn metrics may not be named {sorted(clashes)}")
@@ -288,6 +291,7 @@ class Trainer:
             "log": self.rows,
             "means": self.means.state_dict(),
             "seconds": self.seconds,
+            "loss": loss_state(self.loss_fn),
         }
 
     def _result_settings(self) -> dict:
@@ -313,6 +317,8 @@ class Trainer:
         self._rng_to_restore = state["rng"]
         self.step, self.rows, self.seconds = state["step"], state["log"], state["seconds"]
         self.means.load_state_dict(state["means"])
+        if hasattr(self.loss_fn, "load_state_dict"):
+            self.loss_fn.load_state_dict(state["loss"])
         log.info("resumed %s at step %d/%d", self.checkpoint_path, self.step, self.settings.steps)
 
     def _incompatibility(self, state: dict) -> str:
@@ -394,6 +400,11 @@ class RunningMeans:
 
 
 # -- helpers -----------------------------------------------------------------------------------
+
+
+def loss_state(loss_fn) -> dict:
+    """The loss's state to checkpoint ({} for a stateless loss or a plain function)."""
+    return loss_fn.state_dict() if hasattr(loss_fn, "state_dict") else {}
 
 
 def default_device(local_rank: int = 0) -> torch.device:

@@ -4,6 +4,7 @@ ColBERT encodes the candidate passages on the fly, as ColBERT v1's reranking doe
 queries at a time: a group takes queries until its distinct candidates reach `doc_budget`, so
 memory stays bounded and a passage shared by several queries of a group is encoded once. A
 bi-encoder needs no encoding at all: its passage vectors are the encode_corpus output.
+Which of the two a method uses is its family's `scorer` in the method registry.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from ..artefacts import RUN, RunWriter, read_table
-from ..dense.encode import EmbeddingStore
-from ..dense.model import BiEncoder, PackedTokens
-from ..train.data import Corpus
-from .colbert import ColBERT, maxsim
+from .artefacts import QUERIES, RUN, RunWriter, read_table, write_trec_run
+from .dense.encode import EmbeddingStore, embedding_doc_ids
+from .dense.model import BiEncoder
+from .tct.colbert import ColBERT, maxsim
+from .tokens import PackedTokens
+from .train.data import Corpus, row_lookup
 
 log = logging.getLogger(__name__)
 
@@ -139,3 +141,46 @@ def rerank_biencoder(
             ]
             writer.add(candidates.query_ids[part], *candidates.padded(part, scores))
             bar.update(part.stop - part.start)
+
+
+def rerank_with_maxsim(inputs: dict, queries: pd.DataFrame, settings: dict, device) -> None:
+    corpus = Corpus(inputs["corpus"])
+    candidates = Candidates(inputs["run"], queries, corpus.rows, settings["depth"])
+    rerank_colbert(
+        ColBERT.load(inputs["model"]).to(device),
+        corpus,
+        candidates,
+        inputs["out"],
+        settings["query_length"],
+        settings["passage_length"],
+        batch_size=settings["batch_size"],
+        doc_budget=settings["doc_budget"],
+    )
+
+
+def rerank_with_stored_vectors(inputs: dict, queries: pd.DataFrame, settings: dict, device) -> None:
+    doc_ids = embedding_doc_ids(inputs["embeddings"])
+    candidates = Candidates(inputs["run"], queries, row_lookup(doc_ids), settings["depth"])
+    rerank_biencoder(
+        BiEncoder.load(inputs["model"]).to(device),
+        EmbeddingStore(inputs["embeddings"]),
+        doc_ids,
+        candidates,
+        inputs["out"],
+        settings["query_length"],
+    )
+
+
+SCORERS = {"maxsim": rerank_with_maxsim, "stored-vectors": rerank_with_stored_vectors}
+
+
+def rerank_run(scorer: str, inputs: dict, settings: dict, trec_path: str, tag: str) -> pd.DataFrame:
+    """Rerank `inputs["run"]` into `inputs["out"]` (and its TREC file) with a registry scorer.
+
+    inputs: run, queries, corpus, model (and a bi-encoder's embeddings), out."""
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    queries = read_table(inputs["queries"], QUERIES)
+    SCORERS[scorer](inputs, queries, settings, device)
+    run = read_table(inputs["out"], RUN)
+    write_trec_run(run, trec_path, tag=tag)
+    return run

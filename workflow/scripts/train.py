@@ -1,0 +1,20 @@
+"""Every training rule: train one method of the registry, on one or several GPUs (torchrun)."""
+
+from irrepro import runtime
+from irrepro.logs import rule_logging
+from irrepro.train import distributed
+from irrepro.train.job import train_method
+
+with rule_logging(snakemake.log[0], snakemake.rule):
+    runtime.use_threads(snakemake.threads)
+    distributed.run(
+        train_method,
+        {
+            "method": snakemake.wildcards.method,
+            "inputs": dict(snakemake.input.items()),
+            "settings": snakemake.params.settings,
+            "out_dir": snakemake.output[0],
+            "checkpoint_dir": snakemake.params.checkpoints,
+        },
+        processes=runtime.gpus(snakemake.resources),
+    )
