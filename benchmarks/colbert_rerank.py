@@ -29,8 +29,8 @@ from irrepro.datasets import prepare_folder
 from irrepro.dense.encode import EmbeddingStore, embedding_doc_ids, encode_corpus, load_embeddings
 from irrepro.dense.index import build_index, index_size_bytes, write_index
 from irrepro.dense.model import BiEncoder
+from irrepro.rerank import Candidates, encode_tokens, rerank_biencoder, rerank_colbert
 from irrepro.tct.colbert import ColBERT, maxsim
-from irrepro.tct.rerank import Candidates, encode_tokens, rerank_biencoder, rerank_colbert
 from irrepro.train.data import Corpus
 
 DEPTH = 1000

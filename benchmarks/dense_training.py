@@ -21,13 +21,14 @@ from _common import OtherCPU, Timer, markdown_table, write_result
 from irrepro.artefacts import NEGATIVES, QRELS, QUERIES, RUN, read_table, write_table
 from irrepro.bm25 import BM25Index, BM25Params, build_index, retrieve_run
 from irrepro.datasets import prepare_folder
-from irrepro.dense.adore import QueryBatches, adore_loss_fn
+from irrepro.dense.adore import AdoreLoss, QueryBatches
 from irrepro.dense.encode import EmbeddingStore, encode_corpus, load_embeddings
 from irrepro.dense.index import build_index as build_faiss
 from irrepro.dense.index import index_size_bytes, search, write_index
-from irrepro.dense.training import EncoderSpec, PairBatches, pairwise_loss_fn
+from irrepro.dense.losses import InBatchLoss, StarLoss
+from irrepro.dense.training import EncoderSpec
 from irrepro.negatives import negatives_from_run
-from irrepro.train.data import BatchPlan, Corpus, NegativePool, TrainQueries
+from irrepro.train.data import BatchPlan, Corpus, NegativePool, PairBatches, TrainQueries
 from irrepro.train.trainer import Trainer, TrainSettings
 
 ENCODER = {
@@ -72,21 +73,22 @@ def training_rows(root: Path, steps: int) -> list[list]:
     queries = TrainQueries(root / "queries/train.parquet", root / "qrels/train.parquet", corpus)
     pool = NegativePool(root / "negatives.parquet", queries, corpus)
     rows = []
-    for method, batch_size, negatives in [("inbatch", 32, 0), ("star", 32, 1)]:
+    for loss, batch_size in [(InBatchLoss(), 32), (StarLoss(), 32)]:
         model = spec.new_model(seed=0)
+        negatives = 1 if loss.uses_negatives else 0
         batches = PairBatches(
-            model,
+            model.tokenize,
+            spec.lengths(),
             corpus,
             queries,
             BatchPlan(len(queries), batch_size, 0),
-            spec,
             negatives,
             pool if negatives else None,
         )
         speed = examples_per_second(
-            model, pairwise_loss_fn(method), batches, batch_size, steps, root / f"ck-{method}"
+            model, loss, batches, batch_size, steps, root / f"ck-{loss.name}"
         )
-        rows.append([method, batch_size, f"{speed:.1f}"])
+        rows.append([loss.name, batch_size, f"{speed:.1f}"])
     model = spec.new_model(seed=0)
     encode_corpus(model, root / "corpus.parquet", root / "emb", root / "work", spec.passage_length)
     embeddings = load_embeddings(root / "emb")
@@ -94,7 +96,7 @@ def training_rows(root: Path, steps: int) -> list[list]:
     batches = QueryBatches(model, queries, BatchPlan(len(queries), 32, 0), spec.query_length)
     speed = examples_per_second(
         model,
-        adore_loss_fn(index, EmbeddingStore(root / "emb"), 200, 200),
+        AdoreLoss(index, EmbeddingStore(root / "emb"), 200, 200),
         batches,
         32,
         steps,

@@ -130,3 +130,23 @@ def test_minilm_mean_pooling_reproduces_the_bundled_sentence_transformer():
     expected = reference.encode(TEXTS)
     vectors = model.encode(TEXTS, reference.max_seq_length)
     np.testing.assert_allclose(vectors, expected, atol=1e-5)
+
+
+@torch.no_grad()
+def test_backbone_with_a_masked_lm_head_says_it_ties_the_output_layer(tmp_path, caplog):
+    with caplog.at_level("INFO", logger="irrepro.backbone"):
+        model, tokenizer = load_backbone("tiny", seed=2, masked_lm=True)
+    assert "tiny: the masked-LM output layer is tied to the input embeddings" in caplog.text
+    assert model.get_output_embeddings().weight is model.get_input_embeddings().weight
+    batch = tokenizer(TEXTS[:2], padding=True, return_tensors="pt")
+    logits = model(**batch).logits
+    assert logits.shape == (2, batch["input_ids"].shape[1], tokenizer.vocab_size)
+    model.save_pretrained(tmp_path)
+    tokenizer.save_pretrained(tmp_path)
+    caplog.clear()
+    with caplog.at_level("INFO", logger="irrepro.backbone"):
+        loaded, _ = load_backbone(str(tmp_path), masked_lm=True)
+    assert "is tied to the input embeddings" in caplog.text
+    torch.testing.assert_close(loaded.eval()(**batch).logits, logits)
+    plain, _ = load_backbone(str(tmp_path))  # without the head: the encoder alone
+    assert plain.get_output_embeddings() is None

@@ -1,6 +1,7 @@
 """Config validation (JSON schema + semantic checks) and what a config asks Snakemake to build."""
 
 import copy
+from dataclasses import asdict
 from pathlib import Path
 
 import jsonschema
@@ -140,3 +141,55 @@ def test_hybrids_plan_their_latency_and_need_train_queries(tmp_path):
     config = local_trec_config(tmp_path, ["bm25", "tct", "hybrid-tct-bm25"])
     with pytest.raises(ConfigError, match="no train split"):
         Plan(config)
+
+
+def schema_defaults(*path: str) -> dict:
+    node = yaml.safe_load(Path(SCHEMA).read_text())
+    for key in path:
+        node = node["properties"][key]
+    return {key: spec["default"] for key, spec in node["properties"].items() if "default" in spec}
+
+
+def test_schema_defaults_are_the_codes_defaults():
+    """A setting left out means the same whether the schema or the code fills it in."""
+    from irrepro.dense.training import EncoderSpec
+    from irrepro.tct.training import TctSpec
+
+    assert schema_defaults("dense", "encoder") == asdict(EncoderSpec())
+    tct = {**schema_defaults("tct", "encoder"), **schema_defaults("tct")}
+    assert {key: tct[key] for key in asdict(TctSpec())} == asdict(TctSpec())
+
+
+def test_each_training_rule_gets_only_its_methods_settings():
+    plan = Plan(load("config.yaml"))
+    colbert, student = plan.training("colbert"), plan.training("tct")
+    assert set(colbert) == {"encoder", "training"} and colbert["training"]["steps"] == 90
+    assert student["distillation"] == {"tau": 0.25, "gamma": 0.1}
+    assert student["training"]["batch_size"] == 32  # tct.train
+    assert "rerank" not in str(colbert) + str(student)  # reranking depth is not theirs
+    assert plan.training("star")["training"]["steps"] == 60  # dense.train + methods.star
+    adore = plan.training("adore-bm25neg-pq6")
+    assert adore["query_length"] == 16 and adore["training"]["depth"] == 100
+    assert "table_splits" not in plan.dataset_settings()
+
+
+def test_training_inputs_come_from_the_registry():
+    plan = Plan(load("config.yaml"))
+    data = "results/demo/data"
+    base = {"corpus": f"{data}/corpus.parquet", "queries": f"{data}/queries/train.parquet",
+            "qrels": f"{data}/qrels/train.parquet"}  # fmt: skip
+    assert plan.train_inputs("inbatch") == base
+    assert plan.train_inputs("star") == {
+        **base,
+        "init": "results/demo/models/bm25neg",
+        "negatives": "results/demo/negatives/bm25neg.parquet",
+    }
+    assert plan.train_inputs("poolavg")["teacher"] == "results/demo/models/colbert"
+    assert plan.train_inputs("adore-bm25neg-pq6")["index"] == "results/demo/index/bm25neg/pq6.faiss"
+    assert plan.train_inputs("distilsplade")["teacher_scores"] == (
+        "results/demo/teacher/cross-encoder-bm25.parquet"
+    )
+    assert plan.rerank_inputs("colbert") == {"model": "results/demo/models/colbert"}
+    assert plan.rerank_inputs("tct-rerank")["embeddings"] == "results/demo/embeddings/tct"
+    with pytest.raises(ConfigError, match="bm25 is not trained"):
+        plan.training("bm25")

@@ -1,5 +1,7 @@
 """End to end through Snakemake, in a copy of the workflow in a temporary directory."""
 
+import copy
+import itertools
 import json
 import os
 import shutil
@@ -68,10 +70,16 @@ def write_config(workdir: Path, name: str, config: dict) -> str:
     return str(path)
 
 
-@pytest.mark.slow
-def test_demo_dag_runs_end_to_end(workflow_copy):
+@pytest.fixture(scope="module")
+def small_demo(workflow_copy) -> Path:
+    """The small demo run once through Snakemake; its results folder."""
     snakemake(workflow_copy, "--configfile", write_config(workflow_copy, "small.yaml", SMALL_DEMO))
-    results = workflow_copy / "results" / "demo"
+    return workflow_copy / "results" / "demo"
+
+
+@pytest.mark.slow
+def test_demo_dag_runs_end_to_end(workflow_copy, small_demo):
+    results = small_demo
     tables = ("star_adore", "training_cost", "adore_pq", "tct_colbert", "tct_latency", "summary")
     for table in tables:
         assert (results / "tables" / f"{table}.md").stat().st_size > 0
@@ -108,6 +116,59 @@ def test_demo_dag_runs_end_to_end(workflow_copy):
     # nothing left to do: a second run is a no-op
     again = snakemake(workflow_copy, "--configfile", str(workflow_copy / "small.yaml"), "-n")
     assert "Nothing to be done" in again.stdout + again.stderr
+
+
+def rules_to_rerun(workdir: Path, name: str, config: dict) -> set[str]:
+    """The rules a dry run with this config would run, from its job stats table."""
+    out = snakemake(workdir, "-n", "--configfile", write_config(workdir, name, config)).stdout
+    if "Nothing to be done" in out:
+        return set()
+    stats = out[out.index("Job stats:") :].splitlines()[3:]
+    rules = {line.split()[0] for line in itertools.takewhile(str.strip, stats)}
+    return rules - {"total", "all"}
+
+
+def changed(config: dict, *path: str, value) -> dict:
+    """A deep copy of `config` with one key set."""
+    config = copy.deepcopy(config)
+    section = config
+    for key in path[:-1]:
+        section = section.setdefault(key, {})
+    section[path[-1]] = value
+    return config
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("path", "value", "expected"),
+    [
+        # a BM25 scoring parameter: the index and everything downstream, not the data
+        (("bm25", "k1"), 1.2, None),
+        # the BM25 query batch size changes no result: the index stays
+        (("bm25", "query_batch_size"), 7, None),
+        # reranking depth: the rerankers' runs, not the teacher's or students' training
+        (("tct", "rerank", "depth"), 50, {"rerank_bm25", "evaluate", "table"}),
+        # which split plays the papers' dev: the tables, and the latency measured on it
+        (("datasets", "demo", "table_splits"), {"dev": "test"}, {"measure_latency", "table"}),
+        # the fusion grid: tuning, the fused runs and what reads them
+        (
+            ("fusion", "alpha"),
+            {"start": 0.0, "stop": 1.0, "step": 0.5},
+            {"tune_fusion", "fuse", "measure_latency", "evaluate", "table"},
+        ),
+    ],
+)
+def test_changing_one_key_reruns_only_the_rules_that_read_it(
+    workflow_copy, small_demo, path, value, expected
+):
+    rerun = rules_to_rerun(workflow_copy, "changed.yaml", changed(SMALL_DEMO, *path, value=value))
+    if path == ("bm25", "k1"):
+        assert {"bm25_index", "bm25_retrieve", "mine_negatives", "train_colbert"} <= rerun
+        assert "prepare_dataset" not in rerun
+    elif path == ("bm25", "query_batch_size"):
+        assert "bm25_retrieve" in rerun and not {"prepare_dataset", "bm25_index"} & rerun
+    else:
+        assert rerun == expected
 
 
 @pytest.mark.slow

@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
-class Union:
+class JoinedRuns:
     """The two runs joined on (query, doc), each side's gaps filled with its query minimum.
 
     Ids are dictionary-encoded once, so joining, filling and ranking work on integer codes:
@@ -40,7 +40,7 @@ class Union:
     _id_frame: pd.DataFrame | None = field(default=None, repr=False)
 
     @classmethod
-    def of(cls, dense: pd.DataFrame, sparse: pd.DataFrame) -> Union:
+    def of(cls, dense: pd.DataFrame, sparse: pd.DataFrame) -> JoinedRuns:
         query_codes, queries = _encode(dense["query_id"], sparse["query_id"])
         doc_codes, docs = _encode(dense["doc_id"], sparse["doc_id"])
         keys = query_codes * len(docs) + doc_codes
@@ -119,7 +119,7 @@ def _ascending_order(ids: pa.Array) -> np.ndarray:
 
 
 def fuse(dense: pd.DataFrame, sparse: pd.DataFrame, alpha: float, depth: int) -> pd.DataFrame:
-    return Union.of(dense, sparse).run(alpha, depth)
+    return JoinedRuns.of(dense, sparse).run(alpha, depth)
 
 
 def alpha_grid(spec: dict) -> list[float]:
@@ -142,7 +142,7 @@ def tune_alpha(
     """The alpha of the grid with the best mean `metric` (the smallest such alpha on a tie),
     with the whole grid's values."""
     parse_metric(metric)
-    union = Union.of(dense, sparse)
+    union = JoinedRuns.of(dense, sparse)
     grid = []
     for alpha in tqdm(alphas, unit="alpha", desc="tuning fusion"):
         value = aggregate(evaluate(union.scores(alpha), qrels, [metric], relevance_level))[metric]
