@@ -193,3 +193,16 @@ def test_training_inputs_come_from_the_registry():
     assert plan.rerank_inputs("tct-rerank")["embeddings"] == "results/demo/embeddings/tct"
     with pytest.raises(ConfigError, match="bm25 is not trained"):
         plan.training("bm25")
+
+
+def test_every_registered_method_has_a_family_whose_recipe_imports():
+    from irrepro import methods
+    from irrepro.train.job import recipe
+
+    assert {m.family for m in methods.METHODS.values()} <= set(methods.FAMILIES)
+    for name, method in methods.METHODS.items():
+        if method.implemented and method.family.recipe:
+            assert callable(recipe(method)), name
+    assert methods.trained(methods.WARMUP) == ("inbatch", "randneg", "bm25neg")
+    assert methods.negative_sources() == ("bm25", "bm25neg", "splade-max")
+    assert methods.dense_index_of("adore-bm25neg-pq24") == ("bm25neg", "pq24")

@@ -57,25 +57,19 @@ class Method:
     def implemented(self) -> bool:
         return self.family.implemented
 
-    @property
-    def trains(self) -> bool:
-        """Whether training writes models/<name>/."""
-        return self.family.recipe is not None
-
 
 @dataclass(frozen=True)
 class Family:
     """A group of methods trained by one recipe from one config section.
 
-    `recipe` is the "module:function" that builds a method's training job (irrepro.train.job);
-    `encoder_section` the config section of its encoder's input lengths; `scorer` how its
-    models rerank a run (irrepro.rerank.SCORERS)."""
+    `section` is the top-level config key of its settings (and of its encoder's input lengths);
+    `recipe` the "module:function" that builds a method's training job (irrepro.train.job);
+    `scorer` how its models rerank a run (irrepro.rerank.SCORERS)."""
 
     name: str
     section: str | None = None
     recipe: str | None = None
     implemented: bool = True
-    encoder_section: str | None = None
     scorer: str | None = None
 
     def settings(self, config: dict, method: Method) -> dict:
@@ -105,17 +99,18 @@ class DenseFamily(Family):
     """STAR/ADORE's bi-encoders: the warm-up models (In-Batch, Rand, BM25 Neg) and STAR."""
 
     def settings(self, config, method):
-        dense = config["dense"]
-        return {"encoder": dense["encoder"], "training": _training(dense, method.name)}
+        section = config[self.section]
+        return {"encoder": section["encoder"], "training": _training(section, method.name)}
 
 
 class AdoreFamily(Family):
     """ADORE: a query encoder trained against its base model's fixed index."""
 
     def settings(self, config, method):
+        section = config[self.section]
         return {
-            "training": _training(config["dense"], "adore"),
-            "query_length": config["dense"]["encoder"]["query_length"],
+            "training": _training(section, "adore"),
+            "query_length": section["encoder"]["query_length"],
         }
 
     def train_inputs(self, method, layout):
@@ -130,18 +125,19 @@ class ColbertFamily(Family):
     """TCT-ColBERT's teacher: ColBERT trained by in-batch softmax over MaxSim scores."""
 
     def settings(self, config, method):
-        return {"encoder": config["tct"]["encoder"], "training": config["tct"]["colbert"]}
+        section = config[self.section]
+        return {"encoder": section["encoder"], "training": section["colbert"]}
 
 
 class TctStudentFamily(Family):
     """TCT-ColBERT's students, started from the teacher and (but PoolAvg) distilled from it."""
 
     def settings(self, config, method):
-        tct = config["tct"]
+        section = config[self.section]
         return {
-            "encoder": tct["encoder"],
-            "distillation": {key: tct[key] for key in ("tau", "gamma")},
-            "training": _training(tct, method.name),
+            "encoder": section["encoder"],
+            "distillation": {key: section[key] for key in ("tau", "gamma")},
+            "training": _training(section, method.name),
         }
 
 
@@ -149,9 +145,10 @@ class RerankFamily(Family):
     """A first-stage run (BM25's top-k) reordered by a trained model."""
 
     def settings(self, config, method):
-        tct = config["tct"]
-        lengths = {k: tct["encoder"][k] for k in ("query_length", "passage_length")}
-        return {**tct["rerank"], **lengths, "scorer": get(method.base).family.scorer}
+        model = get(method.base).family
+        encoder = config[model.section]["encoder"]
+        lengths = {k: encoder[k] for k in ("query_length", "passage_length")}
+        return {**config[self.section]["rerank"], **lengths, "scorer": model.scorer}
 
     def inputs(self, method: Method, layout: Layout) -> dict[str, str]:
         """The model; a bi-encoder reranks with its stored passage vectors."""
@@ -162,16 +159,13 @@ class RerankFamily(Family):
 
 
 BM25 = Family("bm25", "bm25")
-WARMUP = DenseFamily(
-    "warm-up", "dense", "irrepro.dense.training:biencoder_job", encoder_section="dense"
-)
-STAR = DenseFamily("star", "dense", WARMUP.recipe, encoder_section="dense")
-ADORE = AdoreFamily("adore", "dense", "irrepro.dense.adore:adore_job", encoder_section="dense")
+WARMUP = DenseFamily("warm-up", "dense", "irrepro.dense.training:biencoder_job")
+STAR = DenseFamily("star", "dense", WARMUP.recipe)
+ADORE = AdoreFamily("adore", "dense", "irrepro.dense.adore:adore_job")
 COLBERT = ColbertFamily("colbert", "tct", "irrepro.tct.training:colbert_job", scorer="maxsim")
 TCT_STUDENTS = TctStudentFamily(
-    "tct-students", "tct", "irrepro.tct.training:student_job", encoder_section="tct",
-    scorer="stored-vectors",
-)  # fmt: skip
+    "tct-students", "tct", "irrepro.tct.training:student_job", scorer="stored-vectors"
+)
 RERANK = RerankFamily("rerank", "tct")
 FUSION = Family("fusion", "fusion")
 # Declared, not implemented yet: their rules run scripts/not_implemented.py.
@@ -188,15 +182,8 @@ _ALL = [
     Method("star", "STAR", STAR, DENSE_RUN, loss="star", init="bm25neg", negatives="bm25neg"),
     Method("bert-reranker", "BERT reranker", CROSS_ENCODER, CROSS_ENCODER_RUN, negatives="bm25"),
     # TCT-ColBERT (Lin et al. 2021)
-    Method(
-        "colbert",
-        "ColBERT (reranks BM25)",
-        COLBERT,
-        RERANK_RUN,
-        "colbert",
-        base="colbert",
-        negatives="bm25",
-    ),  # fmt: skip
+    Method("colbert", "ColBERT (reranks BM25)", COLBERT, RERANK_RUN, "colbert", base="colbert",
+           negatives="bm25"),  # fmt: skip
     *(
         Method(name, label, TCT_STUDENTS, DENSE_RUN, loss, teacher="colbert", negatives="bm25")
         for name, label, loss in (
@@ -207,9 +194,8 @@ _ALL = [
     ),
     # SPLADE++ (Formal et al. 2022)
     Method("splade-max", "SPLADE-max", SPLADE, SPLADE_RUN, negatives="bm25"),
-    Method(
-        "distilsplade", "DistilSPLADE", SPLADE, SPLADE_RUN, negatives="bm25", teacher_scores=True
-    ),  # fmt: skip
+    Method("distilsplade", "DistilSPLADE", SPLADE, SPLADE_RUN, negatives="bm25",
+           teacher_scores=True),  # fmt: skip
     *(
         Method(name, label, SPLADE, SPLADE_RUN, negatives="splade-max", teacher_scores=True)
         for name, label in (
@@ -324,7 +310,7 @@ def encoder_section(method: str) -> str:
     """Config section holding the input lengths of the encoder a dense run's queries go
     through (TCT-ColBERT's students have their own)."""
     base, _ = dense_index_of(method)
-    return METHODS[base].family.encoder_section
+    return METHODS[base].family.section
 
 
 def one_of(names) -> str:

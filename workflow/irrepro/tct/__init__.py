@@ -3,9 +3,9 @@
 Modules:
 - colbert: `ColBERT` (markers, [MASK] query augmentation, 128-d token vectors, punctuation
   skiplist) and MaxSim;
-- training: the teacher's in-batch softmax training and the students' (PoolAvg, TCT with
-  in-batch or triplet-only distillation, Eq. 6) on the shared trainer;
-- rerank: a first-stage run reordered by ColBERT (candidates encoded on the fly) or by a
-  bi-encoder's stored vectors.
-Dense-sparse fusion (Eq. 7) is irrepro.fusion: it serves any pair of runs, not only TCT's.
+- losses: the teacher's in-batch softmax and the students' (PoolAvg, TCT with in-batch or
+  triplet-only distillation, Eq. 6) as named classes;
+- training: the teacher's and the students' recipes (irrepro.train.job runs them).
+Reranking BM25 by ColBERT or a student is irrepro.rerank; dense-sparse fusion (Eq. 7) is
+irrepro.fusion: they serve any model or pair of runs, not only TCT's.
 """
