@@ -6,7 +6,7 @@ import pytest
 
 from irrepro import methods
 from irrepro.errors import ConfigError
-from irrepro.fusion import alpha_grid, fuse, sample_queries, tune_alpha
+from irrepro.fusion import alpha_grid, fuse, normalized, sample_queries, tune_alpha
 
 
 def run(rows):
@@ -70,6 +70,68 @@ def test_tuning_finds_the_weight_that_ranks_the_relevant_document_first():
     values = {row["alpha"]: row["MRR@10"] for row in result["grid"]}
     assert values == {0.0: 0.5, 0.1: 0.5, 0.3: 1.0, 0.5: 1.0}
     assert result["alpha"] == 0.3 and result["value"] == 1.0 and result["queries"] == 1
+
+
+def beyond_the_grid():
+    """Three queries whose relevant document (r) is ranked first only for 1.5 < alpha < 5."""
+    dense = run([("q1", "n", 1.5), ("q1", "r", 0.0), ("q2", "r", 5.0), ("q2", "n", 0.0),
+                 ("q3", "n", 0.9), ("q3", "r", 0.0)])  # fmt: skip
+    sparse = run([("q1", "r", 1.0), ("q1", "n", 0.0), ("q2", "n", 1.0), ("q2", "r", 0.0),
+                  ("q3", "r", 1.0), ("q3", "n", 0.0)])  # fmt: skip
+    qrels = pd.DataFrame({"query_id": ["q1", "q2", "q3"], "doc_id": "r", "relevance": 1})
+    return dense, sparse, qrels
+
+
+def test_a_best_weight_on_the_grids_edge_extends_the_grid_until_it_is_inside():
+    dense, sparse, qrels = beyond_the_grid()
+    grid = [0.0, 0.25, 0.5, 0.75, 1.0]  # best on it: 1.0 (q3 only), its last point
+    result = tune_alpha(dense, sparse, qrels, grid, "MRR@10")
+    values = {row["alpha"]: row["MRR@10"] for row in result["grid"]}
+    # 2 ranks every r first; 4 does too (a tie, so the smaller weight stays): inside the grid
+    assert list(values) == [*grid, 2.0, 4.0] and values[2.0] == values[4.0] == 1.0
+    assert values[1.0] == pytest.approx((0.5 + 1 + 1) / 3)
+    assert result["alpha"] == 2.0 and result["extended"]
+    assert result["configured"] == {"start": 0.0, "stop": 1.0, "points": 5}
+    assert result["score_scale"]["dense"]["max"] == 5.0
+    assert result["score_scale"]["sparse"] == {"mean": 0.5, "std": 0.5, "min": 0.0, "max": 1.0}
+    with pytest.raises(ConfigError, match=r"best alpha 1 .*last point of the grid \[0, 1\]"):
+        tune_alpha(dense, sparse, qrels, grid, "MRR@10", extend=False)
+    # a grid starting above the optimum extends downwards, halving
+    low = tune_alpha(dense, sparse, qrels, [8.0, 16.0], "MRR@10")
+    assert low["alpha"] == 2.0 and [row["alpha"] for row in low["grid"]] == [
+        1.0,
+        2.0,
+        4.0,
+        8.0,
+        16.0,
+    ]
+    # an interior optimum leaves the grid as configured
+    inside = tune_alpha(dense, sparse, qrels, [0.0, 2.0, 4.0, 8.0], "MRR@10")
+    assert not inside["extended"] and len(inside["grid"]) == 4
+
+
+def test_normalisations_by_hand():
+    query = np.array([0, 0, 0, 1, 1])
+    scores = np.array([2.0, 4.0, 6.0, 3.0, 3.0])
+    assert normalized(query, scores, "none", 2) is scores
+    np.testing.assert_allclose(normalized(query, scores, "minmax", 2), [0, 0.5, 1, 0, 0])
+    std = np.sqrt(8 / 3)  # of 2, 4, 6 around 4 (population)
+    np.testing.assert_allclose(normalized(query, scores, "zscore", 2), [-2 / std, 0, 2 / std, 0, 0])
+    with pytest.raises(ConfigError, match="rank"):
+        normalized(query, scores, "rank", 2)
+
+
+def test_fusion_of_normalised_scores_by_hand():
+    out = fuse(DENSE, SPARSE, alpha=0.5, depth=1000, normalize="minmax")
+    got = {(q, d): s for q, d, s in zip(out.query_id, out.doc_id, out.score, strict=True)}
+    # q1: dense 10, 8, 7 -> 1, 1/3, 0; sparse 20, 15, 12 -> 1, 3/8, 0; gaps take the minimum 0
+    assert got[("q1", "a")] == pytest.approx(0.5 * 0 + 1)
+    assert got[("q1", "b")] == pytest.approx(0.5 * 1 + 1 / 3)
+    assert got[("q1", "c")] == pytest.approx(0.5 * 0 + 0)
+    assert got[("q1", "d")] == pytest.approx(0.5 * 3 / 8 + 0)
+    assert got[("q2", "x")] == 0.0  # one document: no spread, 0
+    # none is Eq. 7 as the paper writes it
+    assert fuse(DENSE, SPARSE, 0.5, 1000, "none").equals(fuse(DENSE, SPARSE, 0.5, 1000))
 
 
 def test_sample_queries_draws_judged_queries_deterministically():

@@ -128,3 +128,14 @@ def test_training_cost_sums_a_chain_and_index_size_follows_the_searched_index(tm
     assert pq.loc[("PQ m=12", "index GB"), "status"] == tables.NOT_RUN
     text = tables.markdown(tables.get_table("training_cost"), cost.reset_index(), "", "")
     assert "| STAR | 1 | 1 | +0 | 2 | 33 | -31 |" in text
+
+
+def test_hybrid_rows_say_how_their_scores_were_normalised():
+    spec = tables.label_hybrids(tables.get_table("tct_colbert"), "zscore")
+    labels = [row.label for row in spec.rows]
+    assert "TCT + BM25 (z-scored scores)" in labels and "TCT" in labels
+    assert tables.label_hybrids(tables.get_table("tct_colbert"), "none") == tables.get_table(
+        "tct_colbert"
+    )
+    frame = tables.summary({("hybrid-tct-bm25", "dev"): {"MRR@10": 0.5}}, ["MRR@10"], "minmax")
+    assert frame["label"].tolist() == ["TCT + BM25 (min-max scores)"]

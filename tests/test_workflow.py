@@ -101,8 +101,11 @@ def test_demo_dag_runs_end_to_end(workflow_copy, small_demo):
     assert "| PoolAvg | not run |" in tct
     assert "| in-batch KD | 0." in (results / "tables" / "tct_ablation.md").read_text()
     alpha = json.loads((results / "fusion" / "tct-bm25" / "alpha.json").read_text())
-    assert [row["alpha"] for row in alpha["grid"]] == [0.0, 0.25, 0.5, 0.75, 1.0]
-    assert alpha["queries"] == 20 and alpha["alpha"] in (0.0, 0.25, 0.5, 0.75, 1.0)
+    tried = [row["alpha"] for row in alpha["grid"]]
+    assert tried[:5] == [0.0, 0.25, 0.5, 0.75, 1.0] and alpha["normalize"] == "none"
+    assert alpha["extended"] == (len(tried) > 5) and alpha["configured"]["points"] == 5
+    assert alpha["queries"] == 20 and alpha["alpha"] in tried
+    assert {"mean", "std"} <= set(alpha["score_scale"]["dense"])
     latency = json.loads((results / "latency" / "hybrid-tct-bm25.json").read_text())
     assert latency["queries"] == 5 and latency["encode_ms"] > 0 and latency["depth"] == 300
     assert "| TCT + BM25 | " in (results / "tables" / "tct_latency.md").read_text()
@@ -150,6 +153,12 @@ def changed(config: dict, *path: str, value) -> dict:
         (("tct", "rerank", "depth"), 50, {"rerank_bm25", "evaluate", "table"}),
         # which split plays the papers' dev: the tables, and the latency measured on it
         (("datasets", "demo", "table_splits"), {"dev": "test"}, {"measure_latency", "table"}),
+        # the score normalisation of hybrids: likewise
+        (
+            ("fusion", "normalize"),
+            "zscore",
+            {"tune_fusion", "fuse", "measure_latency", "evaluate", "table"},
+        ),
         # the fusion grid: tuning, the fused runs and what reads them
         (
             ("fusion", "alpha"),

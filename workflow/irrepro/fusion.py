@@ -3,12 +3,19 @@
 Over the union of the two top-k lists of a query, score = alpha * s_sparse + s_dense, where a
 document missing from one list takes the minimum score of that list for the query. A query with
 no results at all in one list gets 0 for that list (any constant leaves the order unchanged).
+
+Optionally each list's scores are first normalised per query (`minmax` or `zscore`, as
+Pyserini's hybrid and ranx offer); `none`, the paper's Eq. 7, is the default. The weight is
+tuned on a grid that is extended geometrically while the best weight lies on its edge, since
+dense and sparse scores live on scales that differ from one collection and model to the next.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -21,6 +28,10 @@ from .errors import ConfigError
 from .metrics import aggregate, evaluate, parse_metric
 
 log = logging.getLogger(__name__)
+
+NORMALIZATIONS = ("none", "minmax", "zscore")
+GROWTH = 2.0  # each grid extension doubles (or halves) the edge weight
+HALVINGS = 10  # below the grid's first point: halve this many times, then try 0
 
 
 @dataclass
@@ -40,7 +51,7 @@ class JoinedRuns:
     _id_frame: pd.DataFrame | None = field(default=None, repr=False)
 
     @classmethod
-    def of(cls, dense: pd.DataFrame, sparse: pd.DataFrame) -> JoinedRuns:
+    def of(cls, dense: pd.DataFrame, sparse: pd.DataFrame, normalize: str = "none") -> JoinedRuns:
         query_codes, queries = _encode(dense["query_id"], sparse["query_id"])
         doc_codes, docs = _encode(dense["doc_id"], sparse["doc_id"])
         keys = query_codes * len(docs) + doc_codes
@@ -55,7 +66,9 @@ class JoinedRuns:
             ("dense", slice(0, split), dense),
             ("sparse", slice(split, None), sparse),
         ):
-            scores = run["score"].to_numpy(dtype=np.float64)
+            scores = normalized(
+                query_codes[rows], run["score"].to_numpy(dtype=np.float64), normalize, len(queries)
+            )
             minimum = np.full(len(queries), np.inf)
             np.minimum.at(minimum, query_codes[rows], scores)
             minimum[np.isinf(minimum)] = 0.0  # a query this run has no result for
@@ -118,8 +131,30 @@ def _ascending_order(ids: pa.Array) -> np.ndarray:
     return position
 
 
-def fuse(dense: pd.DataFrame, sparse: pd.DataFrame, alpha: float, depth: int) -> pd.DataFrame:
-    return JoinedRuns.of(dense, sparse).run(alpha, depth)
+def normalized(query: np.ndarray, scores: np.ndarray, how: str, n_queries: int) -> np.ndarray:
+    """Each query's scores min-max scaled to [0, 1] or z-scored (population std); a query whose
+    scores are all equal gets 0s. `none` leaves them as they are."""
+    if how == "none":
+        return scores
+    if how == "minmax":
+        low, high = np.full(n_queries, np.inf), np.full(n_queries, -np.inf)
+        np.minimum.at(low, query, scores)
+        np.maximum.at(high, query, scores)
+        centre, spread = low, high - low
+    elif how == "zscore":
+        count = np.maximum(np.bincount(query, minlength=n_queries), 1)
+        centre = np.bincount(query, scores, n_queries) / count
+        spread = np.sqrt(np.bincount(query, (scores - centre[query]) ** 2, n_queries) / count)
+    else:
+        raise ConfigError(f"fusion.normalize: {how!r} is not one of {', '.join(NORMALIZATIONS)}")
+    spread = np.where(spread > 0, spread, 1.0)
+    return (scores - centre[query]) / spread[query]
+
+
+def fuse(
+    dense: pd.DataFrame, sparse: pd.DataFrame, alpha: float, depth: int, normalize: str = "none"
+) -> pd.DataFrame:
+    return JoinedRuns.of(dense, sparse, normalize).run(alpha, depth)
 
 
 def alpha_grid(spec: dict) -> list[float]:
@@ -138,24 +173,87 @@ def tune_alpha(
     alphas: list[float],
     metric: str,
     relevance_level: int = 1,
+    normalize: str = "none",
+    extend: bool = True,
+    max_alpha: float = 1000.0,
 ) -> dict:
-    """The alpha of the grid with the best mean `metric` (the smallest such alpha on a tie),
-    with the whole grid's values."""
+    """The alpha with the best mean `metric` (the smallest such alpha on a tie), with every
+    point tried. While the best lies on the grid's last point (or on its first, unless that is
+    0), the grid is extended geometrically, up to `max_alpha` above and down to 0 below; with
+    `extend` False a best on the edge is an error naming the grid and the value found."""
     parse_metric(metric)
-    union = JoinedRuns.of(dense, sparse)
-    grid = []
-    for alpha in tqdm(alphas, unit="alpha", desc="tuning fusion"):
-        value = aggregate(evaluate(union.scores(alpha), qrels, [metric], relevance_level))[metric]
-        grid.append({"alpha": alpha, metric: value})
-    best = max(grid, key=lambda row: (row[metric], -row["alpha"]))
-    log.info("best alpha %g: %s %.4f", best["alpha"], metric, best[metric])
+    union = JoinedRuns.of(dense, sparse, normalize)
+    values: dict[float, float] = {}
+
+    def evaluate_at(points) -> tuple[float, float]:
+        for alpha in tqdm(points, unit="alpha", desc="tuning fusion", leave=False):
+            fused = union.scores(alpha)
+            values[alpha] = aggregate(evaluate(fused, qrels, [metric], relevance_level))[metric]
+        return max(values.items(), key=lambda item: (item[1], -item[0]))
+
+    best, value = evaluate_at(alphas)
+    configured = (min(alphas), max(alphas))
+    edge = _grid_edge(best, values)
+    if edge and not extend:
+        raise ConfigError(
+            f"fusion: the best alpha {best:g} ({metric} {value:.4f}) is the {edge} point of the "
+            f"grid [{configured[0]:g}, {configured[1]:g}]; widen fusion.alpha, try "
+            "fusion.normalize, or allow fusion.alpha.extend"
+        )
+    halvings = 0
+    while edge:
+        if edge == "last":
+            point = best * GROWTH
+            if point > max_alpha:
+                log.warning("best alpha %g is the largest tried; not beyond %g", best, max_alpha)
+                break
+        else:
+            halvings += 1
+            point = best / GROWTH if halvings <= HALVINGS else 0.0
+        log.info("best alpha %g is the %s point of the grid: trying %g", best, edge, point)
+        best, value = evaluate_at([point])
+        edge = _grid_edge(best, values)
+    log.info("best alpha %g: %s %.4f", best, metric, value)
     return {
-        "alpha": best["alpha"],
+        "alpha": best,
         "metric": metric,
-        "value": best[metric],
+        "value": value,
         "queries": int(qrels["query_id"].nunique()),
-        "grid": grid,
+        "normalize": normalize,
+        "extended": len(values) > len(set(alphas)),
+        "configured": {"start": configured[0], "stop": configured[1], "points": len(alphas)},
+        "score_scale": {"dense": score_scale(dense), "sparse": score_scale(sparse)},
+        "grid": [{"alpha": a, metric: values[a]} for a in sorted(values)],
     }
+
+
+def _grid_edge(best: float, values: dict[float, float]) -> str | None:
+    """ "first" or "last" when `best` is an edge of the points tried (0 is a true edge)."""
+    if len(values) > 1 and best == max(values):
+        return "last"
+    if len(values) > 1 and best == min(values) and best > 0:
+        return "first"
+    return None
+
+
+def score_scale(run: pd.DataFrame, depth: int = 1000) -> dict[str, float]:
+    """Mean and standard deviation of a run's top-`depth` scores, and their range: why the
+    weight between two runs is what it is."""
+    scores = run.loc[run["rank"] <= depth, "score"].to_numpy(dtype=np.float64)
+    if len(scores) == 0:
+        return {"mean": 0.0, "std": 0.0, "min": 0.0, "max": 0.0}
+    return {
+        "mean": float(scores.mean()),
+        "std": float(scores.std()),
+        "min": float(scores.min()),
+        "max": float(scores.max()),
+    }
+
+
+def read_tuned(path) -> tuple[float, str]:
+    """(alpha, normalisation) of a tune_fusion result: fusing and timing use both."""
+    tuned = json.loads(Path(path).read_text())
+    return tuned["alpha"], tuned.get("normalize", "none")
 
 
 def sample_queries(

@@ -30,6 +30,7 @@ def measure_hybrid_latency(
     query_length: int,
     count: int,
     seed: int = 0,
+    normalize: str = "none",
 ) -> dict:
     """Mean and median milliseconds per stage over `count` sampled queries (after a few
     untimed ones that warm caches and kernels)."""
@@ -53,7 +54,7 @@ def measure_hybrid_latency(
         dense = pd.DataFrame(
             {"query_id": query_id, "doc_id": doc_ids[rows[0][keep]], "score": scores[0][keep]}
         )
-        fuse(dense, sparse_by_query.get(query_id, empty), alpha, depth)
+        fuse(dense, sparse_by_query.get(query_id, empty), alpha, depth, normalize)
         fused = time.perf_counter()
         if n >= UNTIMED_QUERIES or size <= UNTIMED_QUERIES:
             timings["encode_ms"].append((encoded - start) * 1e3)

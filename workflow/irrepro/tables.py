@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 
@@ -23,6 +23,7 @@ NOT_RUN = "not run"
 NOT_IN_PIPELINE = "not in pipeline"
 NO_SPLIT = "–"
 SOURCES = ("metrics", "index", "training", "latency")
+NORMALIZATION_LABELS = {"none": "", "minmax": "min-max scores", "zscore": "z-scored scores"}
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,23 @@ def published_tables() -> dict[str, TableSpec]:
             raise ValueError(f"published.yaml {name}: unknown methods {sorted(unknown)}")
         tables[name] = table
     return tables
+
+
+def with_normalization(label: str, normalization: str) -> str:
+    """A hybrid's row label, saying how its runs' scores were normalised (none: as it is)."""
+    note = NORMALIZATION_LABELS[normalization]
+    return f"{label} ({note})" if note else label
+
+
+def label_hybrids(spec: TableSpec, normalization: str) -> TableSpec:
+    """The table with its hybrid rows labelled by the fusion's score normalisation."""
+    rows = tuple(
+        replace(row, label=with_normalization(row.label, normalization))
+        if any(method_registry.hybrid_parts(m) for m in row.methods)
+        else row
+        for row in spec.rows
+    )
+    return replace(spec, rows=rows)
 
 
 def get_table(name: str) -> TableSpec:
@@ -240,18 +258,27 @@ def markdown(spec: TableSpec, long: pd.DataFrame, caption: str, footer: str) -> 
     return "\n".join(lines + ["", footer, ""])
 
 
-def summary(results: dict[tuple[str, str], dict[str, float]], metrics: list[str]) -> pd.DataFrame:
+def summary(
+    results: dict[tuple[str, str], dict[str, float]], metrics: list[str], normalization="none"
+) -> pd.DataFrame:
     """Every evaluated (method, split) with every metric: the table for any dataset."""
     rows = [
         {
             "method": method,
-            "label": method_registry.label(method),
+            "label": _summary_label(method, normalization),
             "split": split,
             **{metric: values.get(metric) for metric in metrics},
         }
         for (method, split), values in sorted(results.items())
     ]
     return pd.DataFrame(rows, columns=["method", "label", "split", *metrics])
+
+
+def _summary_label(method: str, normalization: str) -> str:
+    label = method_registry.label(method)
+    if method_registry.hybrid_parts(method):
+        return with_normalization(label, normalization)
+    return label
 
 
 def summary_markdown(frame: pd.DataFrame, metrics: list[str], caption: str, footer: str) -> str:
@@ -295,16 +322,17 @@ def write(
     markdown_out: str,
     csv_out: str,
     provenance_out: str,
+    fusion_normalize: str = "none",
 ) -> pd.DataFrame:
     """Write one table (a paper table, or `summary`) as Markdown, CSV and provenance JSON."""
     from .provenance import markdown_footer
 
     footer = markdown_footer(provenance_record)
     if name == "summary":
-        frame = summary(found.metrics, metrics)
+        frame = summary(found.metrics, metrics, fusion_normalize)
         text = summary_markdown(frame, metrics, f"Dataset `{dataset}`.", footer)
     else:
-        spec = get_table(name)
+        spec = label_hybrids(get_table(name), fusion_normalize)
         frame = build(spec, found, roles)
         text = markdown(spec, frame, roles_caption(dataset, roles), footer)
     Path(markdown_out).parent.mkdir(parents=True, exist_ok=True)

@@ -38,6 +38,7 @@ rule tune_fusion:
     params:
         grid=config["fusion"]["alpha"],
         metric=config["fusion"]["metric"],
+        normalize=config["fusion"]["normalize"],
     log:
         LAYOUT.log("tune_fusion", "{dense}-{sparse}"),
     conda:

@@ -17,6 +17,7 @@ rule table:
         dataset=PLAN.dataset,
         roles=PLAN.roles,
         metrics=PLAN.metrics,
+        fusion_normalize=config["fusion"]["normalize"],
         config=config,
         workflow_dir=workflow.basedir,
     log:

@@ -2,18 +2,18 @@
 
 import json
 
-from irrepro import runtime
+from irrepro import methods, runtime
 from irrepro.artefacts import QUERIES, RUN, read_table
 from irrepro.dense.encode import embedding_doc_ids
 from irrepro.dense.index import read_index
 from irrepro.dense.model import BiEncoder
+from irrepro.fusion import read_tuned
 from irrepro.latency import measure_hybrid_latency
 from irrepro.logs import rule_logging
 
 with rule_logging(snakemake.log[0], snakemake.rule) as log:
     runtime.use_threads(snakemake.threads)
-    with open(snakemake.input.alpha) as handle:
-        alpha = json.load(handle)["alpha"]
+    alpha, normalize = read_tuned(snakemake.input.alpha)
     result = measure_hybrid_latency(
         BiEncoder.load(snakemake.input.model),
         read_index(snakemake.input.index),
@@ -24,8 +24,9 @@ with rule_logging(snakemake.log[0], snakemake.rule) as log:
         snakemake.params.depth,
         snakemake.params.query_length,
         snakemake.params.sample_size,
+        normalize=normalize,
     )
-    result["method"] = f"hybrid-{snakemake.wildcards.dense}-{snakemake.wildcards.sparse}"
+    result["method"] = methods.hybrid_name(snakemake.wildcards.dense, snakemake.wildcards.sparse)
     with open(snakemake.output[0], "w") as out:
         json.dump(result, out, indent=2)
     log.info("%s", result)

@@ -16,4 +16,5 @@ with rule_logging(snakemake.log[0], snakemake.rule):
         markdown_out=snakemake.output.markdown,
         csv_out=snakemake.output.csv,
         provenance_out=snakemake.output.provenance,
+        fusion_normalize=snakemake.params.fusion_normalize,
     )
