@@ -133,7 +133,9 @@ def test_local_trec_folder_gives_a_test_split_and_no_dev_role(tmp_path):
 
 def test_hybrids_plan_their_latency_and_need_train_queries(tmp_path):
     plan = Plan(base_config())
-    assert plan.hybrids == ["hybrid-poolavg-bm25", "hybrid-tct-bm25"]
+    assert plan.hybrids == [
+        "hybrid-poolavg-bm25", "hybrid-tct-bm25", "hybrid-tct-splade-ensembledistil"
+    ]  # fmt: skip
     assert plan.table_inputs("tct_latency")["latency"] == [
         "results/demo/latency/hybrid-tct-bm25.json"
     ]
@@ -189,6 +191,14 @@ def test_training_inputs_come_from_the_registry():
     assert plan.train_inputs("distilsplade")["teacher_scores"] == (
         "results/demo/teacher/cross-encoder-bm25.parquet"
     )
+    assert plan.train_inputs("splade-selfdistil")["negatives"] == (
+        "results/demo/negatives/distilsplade.parquet"
+    )
+    assert plan.train_inputs("splade-ensembledistil")["negatives"].endswith("ensemble.parquet")
+    assert plan.ensemble_negatives()[1] == "results/demo/negatives/star.parquet"
+    assert "teacher_depth" not in plan.training("splade-max")
+    assert plan.training("splade-released")["encoder"]["backbone"] == "splade-tiny"
+    assert plan.rerank_settings("bert-reranker")["scorer"] == "cross-encoder"
     assert plan.rerank_inputs("colbert") == {"model": "results/demo/models/colbert"}
     assert plan.rerank_inputs("tct-rerank")["embeddings"] == "results/demo/embeddings/tct"
     with pytest.raises(ConfigError, match="bm25 is not trained"):
@@ -204,5 +214,5 @@ def test_every_registered_method_has_a_family_whose_recipe_imports():
         if method.implemented and method.family.recipe:
             assert callable(recipe(method)), name
     assert methods.trained(methods.WARMUP) == ("inbatch", "randneg", "bm25neg")
-    assert methods.negative_sources() == ("bm25", "bm25neg", "splade-max")
+    assert methods.negative_sources() == ("bm25", "bm25neg", "distilsplade", "ensemble")
     assert methods.dense_index_of("adore-bm25neg-pq24") == ("bm25neg", "pq24")

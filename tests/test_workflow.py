@@ -20,6 +20,8 @@ SMALL_DEMO = {
     "methods": [
         *("bm25", "inbatch", "bm25neg", "star", "adore-star", "adore-bm25neg-pq6"),
         *("colbert", "tct", "tct-rerank", "hybrid-tct-bm25"),
+        *("bert-reranker", "splade-max", "distilsplade", "splade-ensembledistil"),
+        *("splade-selfdistil", "splade-released", "hybrid-tct-splade-max"),
     ],
     "dense": {
         "encoder": {"backbone": "tiny", "query_length": 12, "passage_length": 24},
@@ -30,6 +32,20 @@ SMALL_DEMO = {
         "encoder": {"backbone": "tiny", "query_length": 8, "passage_length": 24, "dim": 16},
         "colbert": {"steps": 2, "batch_size": 8, "checkpoint_every": 0, "log_every": 1},
         "train": {"steps": 2, "batch_size": 8, "checkpoint_every": 0, "log_every": 1},
+    },
+    "cross_encoder": {
+        "encoder": {"backbone": "tiny", "max_length": 32, "pretrained": False},
+        "train": {"steps": 2, "batch_size": 8, "checkpoint_every": 0, "log_every": 1},
+        "rerank": {"depth": 20, "batch_size": 16},
+    },
+    "splade": {
+        "encoder": {"backbone": "tiny", "query_length": 8, "passage_length": 24},
+        "backbones": {},
+        "train": {"steps": 2, "batch_size": 8, "checkpoint_every": 0, "log_every": 1,
+                  "flops_ramp": 2},
+        "teacher_depth": 4,
+        "ensemble": ["bm25", "star"],
+        "released": "splade-tiny",  # real weights
     },
     "fusion": {
         "tune_queries": 20,

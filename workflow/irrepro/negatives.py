@@ -16,3 +16,19 @@ def negatives_from_run(run: pd.DataFrame, qrels: pd.DataFrame, depth: int) -> pd
     merged = top.merge(positives, on=["query_id", "doc_id"], how="left")
     negatives = merged.loc[merged["_positive"].isna(), ["query_id", "doc_id", "rank"]]
     return negatives.sort_values(["query_id", "rank"], kind="mergesort").reset_index(drop=True)
+
+
+def ensemble_negatives(sources: list[pd.DataFrame], depth: int) -> pd.DataFrame:
+    """Several negatives files pooled per query, as SPLADE++ EnsembleDistil's candidates: the
+    sources' negatives interleaved rank by rank (the first source first on a rank), each
+    document once, the first `depth` kept, ranked 1, 2, ... in that order."""
+    tagged = [
+        frame[["query_id", "doc_id", "rank"]].assign(_source=i) for i, frame in enumerate(sources)
+    ]
+    pooled = pd.concat(tagged, ignore_index=True).sort_values(
+        ["query_id", "rank", "_source"], kind="mergesort"
+    )
+    pooled = pooled.drop_duplicates(["query_id", "doc_id"], keep="first")
+    pooled = pooled.groupby("query_id", sort=False).head(depth).copy()
+    pooled["rank"] = pooled.groupby("query_id", sort=False).cumcount() + 1
+    return pooled[["query_id", "doc_id", "rank"]].reset_index(drop=True)

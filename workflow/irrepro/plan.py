@@ -119,6 +119,23 @@ class Plan:
         """query_length and passage_length of the encoder a dense method's texts go through."""
         return self.config[methods.encoder_section(method)]["encoder"]
 
+    def sparse_settings(self, method: str) -> dict:
+        """A SPLADE model's input lengths and batch sizes, for indexing and retrieval."""
+        section = self.config[methods.get(method).family.section]
+        return {
+            **{k: section["encoder"][k] for k in ("query_length", "passage_length")},
+            **{k: section[k] for k in ("encode_batch_size", "query_batch_size")},
+        }
+
+    def ensemble_negatives(self) -> list[str]:
+        """The negatives files pooled into EnsembleDistil's (`splade.ensemble`)."""
+        return [self.layout.negatives(source) for source in self.config["splade"]["ensemble"]]
+
+    def mined_sources(self) -> list[str]:
+        """Runs whose train top-k become negatives: the registry's and the ensemble's members."""
+        registry = [s for s in methods.negative_sources() if s != methods.ENSEMBLE]
+        return sorted({*registry, *self.config["splade"]["ensemble"]})
+
     def dense_search_files(self, method: str) -> dict[str, str]:
         """Query encoder, and the index and embeddings of the model whose documents it searches."""
         base, kind = methods.dense_index_of(method)
@@ -164,7 +181,13 @@ class Plan:
         latency measurements."""
         if table == SUMMARY:
             metrics = [self.metric_file(m, s) for m in self.methods for s in self.eval_splits]
-            return {"metrics": metrics, "models": {}, "indexes": {}, "latency": {}}
+            return {
+                "metrics": metrics,
+                "models": {},
+                "indexes": {},
+                "latency": {},
+                "efficiency": {},
+            }
         spec = tables.get_table(table)
         run = set(self.methods)
         splits = sorted({self.roles[role] for role in spec.roles() if self.roles.get(role)})
@@ -179,6 +202,15 @@ class Plan:
             "models": {m: self.layout.model(m) for m in sorted(spec.methods("training") & run)},
             "indexes": dict(sorted(indexes.items())),
             "latency": {m: self.layout.latency(m) for m in sorted(spec.methods("latency") & run)},
+            "efficiency": self._efficiency_files(spec.methods("efficiency") & run),
+        }
+
+    def _efficiency_files(self, wanted: set[str]) -> dict[str, str]:
+        split = self.roles.get("dev")
+        if split is None:
+            return {}
+        return {
+            m: self.layout.efficiency(m, split) for m in sorted(wanted) if methods.sparse_neural(m)
         }
 
     def table_inputs(self, table: str) -> dict[str, list[str]]:

@@ -19,6 +19,7 @@ import torch
 from tqdm import tqdm
 
 from .artefacts import QUERIES, RUN, RunWriter, read_table, write_trec_run
+from .cross_encoder import CrossEncoder
 from .dense.encode import EmbeddingStore, embedding_doc_ids
 from .dense.model import BiEncoder
 from .tct.colbert import ColBERT, maxsim
@@ -171,7 +172,31 @@ def rerank_with_stored_vectors(inputs: dict, queries: pd.DataFrame, settings: di
     )
 
 
-SCORERS = {"maxsim": rerank_with_maxsim, "stored-vectors": rerank_with_stored_vectors}
+def rerank_with_cross_encoder(inputs: dict, queries: pd.DataFrame, settings: dict, device) -> None:
+    """Every (query, candidate) pair through the cross-encoder, a group of queries at a time."""
+    corpus = Corpus(inputs["corpus"])
+    candidates = Candidates(inputs["run"], queries, corpus.rows, settings["depth"])
+    model = CrossEncoder.load(inputs["model"]).to(device)
+    per_group = max(1, settings["batch_size"] * 16 // max(settings["depth"], 1))
+    bar = tqdm(total=len(candidates), unit="query", desc="cross-encoder reranking")
+    with RunWriter(inputs["out"], corpus.doc_ids) as writer, bar:
+        for start in range(0, len(candidates), per_group):
+            part = slice(start, min(start + per_group, len(candidates)))
+            rows = candidates.rows[part]
+            texts = [t for t, r in zip(candidates.texts[part], rows, strict=True) for _ in r]
+            flat = np.concatenate(rows)
+            scores = model.score(texts, corpus.text(flat), settings["max_length"],
+                                 settings["batch_size"])  # fmt: skip
+            split = np.split(scores, np.cumsum([len(r) for r in rows])[:-1])
+            writer.add(candidates.query_ids[part], *candidates.padded(part, split))
+            bar.update(part.stop - part.start)
+
+
+SCORERS = {
+    "maxsim": rerank_with_maxsim,
+    "stored-vectors": rerank_with_stored_vectors,
+    "cross-encoder": rerank_with_cross_encoder,
+}
 
 
 def rerank_run(scorer: str, inputs: dict, settings: dict, trec_path: str, tag: str) -> pd.DataFrame:

@@ -22,7 +22,7 @@ from .errors import ConfigError
 NOT_RUN = "not run"
 NOT_IN_PIPELINE = "not in pipeline"
 NO_SPLIT = "–"
-SOURCES = ("metrics", "index", "training", "latency")
+SOURCES = ("metrics", "index", "training", "latency", "efficiency")
 NORMALIZATION_LABELS = {"none": "", "minmax": "min-max scores", "zscore": "z-scored scores"}
 
 
@@ -146,6 +146,7 @@ class Measurements:
     training: dict[str, dict]
     indexes: dict[tuple[str, str], dict]
     latency: dict[str, dict] = field(default_factory=dict)
+    efficiency: dict[str, dict] = field(default_factory=dict)
 
     def value(
         self, column: Column, methods: tuple[str, ...], roles: dict[str, str | None]
@@ -166,6 +167,11 @@ class Measurements:
             if column.metric == "hours":
                 return sum(c["seconds"] for c in costs) / 3600, "ok"
             return float(max(c["gpus"] for c in costs)), "ok"
+        if column.source == "efficiency":
+            if not method_registry.sparse_neural(methods[0]):
+                return None, NO_SPLIT  # a figure of learned sparse runs only
+            found = self.efficiency.get(methods[0], {})
+            return (found[column.metric], "ok") if column.metric in found else (None, NOT_RUN)
         if column.source == "latency":
             found = self.latency.get(methods[0], {})
             return (found[column.metric], "ok") if column.metric in found else (None, NOT_RUN)
@@ -175,7 +181,9 @@ class Measurements:
         return self.indexes[key]["bytes"] / 1e9, "ok"
 
 
-def load_measurements(metrics=(), models=None, indexes=None, latency=None) -> Measurements:
+def load_measurements(
+    metrics=(), models=None, indexes=None, latency=None, efficiency=None
+) -> Measurements:
     """From the evaluate rule's JSON summaries (each names its method and split), and, keyed
     as Plan.table_sources keys them, models' training.json, indexes' stats ("model/kind") and
     hybrids' latency measurements."""
@@ -185,6 +193,7 @@ def load_measurements(metrics=(), models=None, indexes=None, latency=None) -> Me
         training={m: _json(Path(d) / "training.json") for m, d in (models or {}).items()},
         indexes={tuple(key.split("/")): _json(p) for key, p in (indexes or {}).items()},
         latency={m: _json(p) for m, p in (latency or {}).items()},
+        efficiency={m: _json(p) for m, p in (efficiency or {}).items()},
     )
 
 

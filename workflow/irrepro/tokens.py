@@ -130,5 +130,3 @@ class PackedTokens:
         )
         attention = np.ones(mask.shape, np.int64) if self.fill_to else mask.astype(np.int64)
         return torch.from_numpy(input_ids), torch.from_numpy(attention)
-
-

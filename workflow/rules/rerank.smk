@@ -1,6 +1,7 @@
 # Reranking BM25's top-k: by a trained ColBERT (MaxSim) or bi-encoder (its stored vectors),
-# the TCT-ColBERT paper's Table 3; and the cross-encoder (the BERT-reranker row, teacher of
-# SPLADE++: declared, not implemented yet), which also scores (query, negative) pairs.
+# the TCT-ColBERT paper's Table 3, or by the cross-encoder (the BERT-reranker row). The
+# cross-encoder is trained on BM25 triples (or a pretrained one is saved as it is) and scores
+# train (query, negative) pairs for SPLADE's distillation.
 
 
 rule rerank_bm25:
@@ -26,42 +27,9 @@ rule rerank_bm25:
         "../scripts/rerank.py"
 
 
-rule train_cross_encoder:
-    input:
-        unpack(lambda wc: PLAN.train_inputs("bert-reranker")),
-    output:
-        directory(LAYOUT.model("bert-reranker")),
-    params:
-        stage="cross-encoder training",
-        issue="issue #3",
-    log:
-        LAYOUT.log("train", "bert-reranker"),
-    benchmark:
-        LAYOUT.benchmark("train", "bert-reranker")
-    conda:
-        GPU_ENV
-    script:
-        "../scripts/not_implemented.py"
-
-
-rule cross_encoder_rerank:
-    input:
-        model=LAYOUT.model("bert-reranker"),
-        run=LAYOUT.run("bm25", "{split}"),
-        corpus=LAYOUT.corpus(),
-        queries=LAYOUT.queries("{split}"),
-    output:
-        run=LAYOUT.run("bert-reranker", "{split}"),
-        trec=LAYOUT.run("bert-reranker", "{split}", "trec"),
-    params:
-        stage="cross-encoder reranking",
-        issue="issue #3",
-    log:
-        LAYOUT.log("cross_encoder_rerank", "{split}"),
-    conda:
-        GPU_ENV
-    script:
-        "../scripts/not_implemented.py"
+use rule train_warmup as train_cross_encoder with:
+    wildcard_constraints:
+        method=methods.one_of(methods.trained(methods.CROSS_ENCODER)),
 
 
 rule teacher_scores:
@@ -72,13 +40,15 @@ rule teacher_scores:
     output:
         LAYOUT.teacher_scores("{source}"),
     params:
-        stage="cross-encoder teacher scores",
-        issue="the SPLADE++ issue",
+        depth=config["splade"]["teacher_depth"],
+        settings=PLAN.rerank_settings("bert-reranker"),
     wildcard_constraints:
         source=methods.one_of(methods.negative_sources()),
     log:
         LAYOUT.log("teacher_scores", "{source}"),
+    benchmark:
+        LAYOUT.benchmark("teacher_scores", "{source}")
     conda:
         GPU_ENV
     script:
-        "../scripts/not_implemented.py"
+        "../scripts/teacher_scores.py"

@@ -1,27 +1,15 @@
-# SPLADE++ (its own issue): sparse expansion models, their inverted index and retrieval.
+# SPLADE v2 / SPLADE++: sparse expansion models, their inverted index and retrieval.
 # splade-max: in-batch NLL on BM25 negatives; distilsplade: MarginMSE to cross-encoder scores of
-# BM25 negatives; EnsembleDistil/SelfDistil: negatives mined by splade-max, teacher-scored.
-# What each trains on is in the method registry (irrepro/methods.py).
+# BM25 negatives; EnsembleDistil: negatives pooled from the runs of `splade.ensemble`;
+# SelfDistil: negatives mined by distilsplade; both teacher-scored (the registry says which).
+# splade-released: a released checkpoint, saved as it is. Settings: the `splade` section.
 
 
-rule train_splade:
-    input:
-        unpack(lambda wc: PLAN.train_inputs(wc.method)),
-    output:
-        directory(LAYOUT.model("{method}")),
-    params:
-        stage="SPLADE training",
-        issue="the SPLADE++ issue",
+use rule train_warmup as train_splade with:
     wildcard_constraints:
-        method=methods.one_of(methods.names(family=methods.SPLADE)),
-    log:
-        LAYOUT.log("train", "{method}"),
-    benchmark:
-        LAYOUT.benchmark("train", "{method}")
-    conda:
-        GPU_ENV
-    script:
-        "../scripts/not_implemented.py"
+        method=methods.one_of(
+            methods.trained(methods.SPLADE) + methods.trained(methods.SPLADE_RELEASED)
+        ),
 
 
 rule splade_index:
@@ -31,10 +19,9 @@ rule splade_index:
     output:
         directory(LAYOUT.sparse_index("{method}")),
     params:
-        stage="SPLADE inverted index",
-        issue="the SPLADE++ issue",
+        settings=lambda wc: PLAN.sparse_settings(wc.method),
     wildcard_constraints:
-        method=methods.one_of(methods.names(family=methods.SPLADE)),
+        method=methods.one_of(methods.names(run=methods.SPLADE_RUN)),
     log:
         LAYOUT.log("splade_index", "{method}"),
     benchmark:
@@ -42,7 +29,7 @@ rule splade_index:
     conda:
         GPU_ENV
     script:
-        "../scripts/not_implemented.py"
+        "../scripts/splade_index.py"
 
 
 rule splade_retrieve:
@@ -53,15 +40,17 @@ rule splade_retrieve:
     output:
         run=LAYOUT.run("{method}", "{split}"),
         trec=LAYOUT.run("{method}", "{split}", "trec"),
+        efficiency=LAYOUT.efficiency("{method}", "{split}"),
     params:
         depth=lambda wc: PLAN.run_depth(wc.split),
-        stage="SPLADE retrieval",
-        issue="the SPLADE++ issue",
+        settings=lambda wc: PLAN.sparse_settings(wc.method),
     wildcard_constraints:
-        method=methods.one_of(methods.names(family=methods.SPLADE)),
+        method=methods.one_of(methods.names(run=methods.SPLADE_RUN)),
     log:
         LAYOUT.log("splade_retrieve", "{method}", "{split}"),
+    benchmark:
+        LAYOUT.benchmark("splade_retrieve", "{method}", "{split}")
     conda:
         CPU_ENV
     script:
-        "../scripts/not_implemented.py"
+        "../scripts/splade_retrieve.py"

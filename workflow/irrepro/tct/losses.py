@@ -12,16 +12,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ..train.losses import Loss
+from ..train.losses import Loss, false_negatives, inbatch_softmax_loss
 from .colbert import maxsim
-
-
-def false_negatives(batch: dict) -> torch.Tensor:
-    """(B, 2B): columns of [positives; negatives] relevant to the row's query, its own
-    positive (column i) excepted."""
-    inbatch = batch["positive_mask"].clone()
-    inbatch.fill_diagonal_(False)
-    return torch.cat([inbatch, batch["negative_is_positive"]], dim=1)
 
 
 def colbert_scores(model, batch: dict) -> torch.Tensor:
@@ -92,17 +84,6 @@ class TripletKdLoss(InBatchKdLoss):
 
 
 STUDENT_LOSSES = (LabelsLoss, TripletKdLoss, InBatchKdLoss)
-
-
-def inbatch_softmax_loss(scores: torch.Tensor, false_negatives: torch.Tensor) -> torch.Tensor:
-    """Softmax cross entropy of query i over the batch's passages, its positive at column i.
-
-    scores (B, P) with P >= B (the positives first, then the negatives); false_negatives (B, P)
-    marks other columns that are also relevant to the query: they leave the softmax.
-    """
-    scores = scores.masked_fill(false_negatives, float("-inf"))
-    target = torch.arange(len(scores), device=scores.device)
-    return F.cross_entropy(scores, target)
 
 
 def distillation_kl(student: torch.Tensor, teacher: torch.Tensor, tau: float) -> torch.Tensor:

@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import torch
 
-from ..artefacts import NEGATIVES, QRELS, QUERIES, read_table
+from ..artefacts import NEGATIVES, QRELS, QUERIES, TEACHER_SCORES, read_table
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,14 @@ class TrainQueries:
     def __len__(self) -> int:
         return len(self.ids)
 
+    def subset(self, indices) -> TrainQueries:
+        """These queries only (in this order)."""
+        out = object.__new__(TrainQueries)
+        out.ids, out.texts = self.ids[indices], self.texts[indices]
+        out.positives = [self.positives[i] for i in indices]
+        out._positive_sets = [self._positive_sets[i] for i in indices]
+        return out
+
     def is_positive(self, query_indices, rows: np.ndarray) -> np.ndarray:
         """(B, M) bool: rows[m] is a positive of query_indices[b]."""
         return np.array(
@@ -79,18 +87,26 @@ class TrainQueries:
 
 
 class NegativePool:
-    """Per train query, the rows of its candidate negatives (a negatives artefact)."""
+    """Per train query, the rows of its candidate negatives (a negatives artefact; its first
+    `depth` per query when given)."""
 
-    def __init__(self, path, queries: TrainQueries, corpus: Corpus):
+    def __init__(self, path, queries: TrainQueries, corpus: Corpus, depth: int | None = None):
         negatives = read_table(path, NEGATIVES).sort_values(["query_id", "rank"], kind="mergesort")
+        if depth is not None:
+            negatives = negatives.groupby("query_id", sort=False).head(depth)
         rows = corpus.rows(negatives["doc_id"])
         grouped = pd.Series(rows).groupby(negatives["query_id"].to_numpy()).agg(list)
         self.rows = [np.asarray(grouped.get(q, []), dtype=np.int64) for q in queries.ids]
         empty = sum(len(r) == 0 for r in self.rows)
-        if empty:
+        if empty and depth is None:
             log.warning(
                 "%d train queries have no negatives in %s: they get random ones", empty, path
             )
+
+    def subset(self, indices) -> NegativePool:
+        out = object.__new__(NegativePool)
+        out.rows = [self.rows[i] for i in indices]
+        return out
 
 
 @dataclass(frozen=True)
@@ -167,7 +183,8 @@ class PairBatches:
         self.tokenize, self.lengths, self.corpus, self.queries = tokenize, lengths, corpus, queries
         self.plan, self.negatives, self.pool = plan, negatives, pool
 
-    def __call__(self, step: int, rank: int = 0, world_size: int = 1) -> dict:
+    def sample(self, step: int, rank: int = 0, world_size: int = 1):
+        """This process's (query indices, positive rows, (B, n) negative rows or None)."""
         picked = self.plan.queries(step)
         rng = self.plan.rng(step)
         positives = sample_positives(self.queries, picked, rng)
@@ -177,18 +194,57 @@ class PairBatches:
             else None
         )
         picked, positives = shard(picked, rank, world_size), shard(positives, rank, world_size)
+        if negatives is not None:
+            negatives = shard(negatives, rank, world_size)
+        return picked, positives, negatives
+
+    def __call__(self, step: int, rank: int = 0, world_size: int = 1) -> dict:
+        picked, positives, negatives = self.sample(step, rank, world_size)
         batch = {
             "queries": self._tokens(self.queries.texts[picked], "query"),
             "positives": self._tokens(self.corpus.text(positives)),
             "positive_mask": torch.from_numpy(self.queries.is_positive(picked, positives)),
         }
         if negatives is not None:
-            negatives = shard(negatives, rank, world_size).reshape(-1)
+            batch.update(self.extra(picked, positives, negatives))
+            negatives = negatives.reshape(-1)
             batch["negatives"] = self._tokens(self.corpus.text(negatives))
             batch["negative_is_positive"] = torch.from_numpy(
                 self.queries.is_positive(picked, negatives)
             )
         return batch
 
+    def extra(self, picked: np.ndarray, positives: np.ndarray, negatives: np.ndarray) -> dict:
+        """More of a batch, from its query indices, positive rows and (B, n) negative rows."""
+        return {}
+
     def _tokens(self, texts, kind: str = "passage") -> dict:
         return self.tokenize([str(t) for t in texts], self.lengths[f"{kind}_length"], kind)
+
+
+class TeacherScores:
+    """A teacher's scores of (train query, passage) pairs, looked up by query index and row."""
+
+    def __init__(self, path, queries: TrainQueries, corpus: Corpus):
+        scores = read_table(path, TEACHER_SCORES)
+        index_of = {query_id: i for i, query_id in enumerate(queries.ids)}
+        known = scores["query_id"].isin(index_of)
+        scores = scores[known]
+        rows = corpus.rows(scores["doc_id"])
+        self.path = path
+        self.scores = {
+            (index_of[q], int(r)): float(s)
+            for q, r, s in zip(scores["query_id"], rows, scores["score"], strict=True)
+        }
+        self._queries, self._corpus = queries, corpus
+
+    def __call__(self, query_index: int, row: int) -> float:
+        try:
+            return self.scores[(int(query_index), int(row))]
+        except KeyError:
+            query = self._queries.ids[query_index]
+            doc = self._corpus.doc_ids[row]
+            raise ValueError(
+                f"{self.path}: no teacher score for query {query!r} and passage {doc!r} (the "
+                "teacher scores must cover every positive and every negative trained on)"
+            ) from None

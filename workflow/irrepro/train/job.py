@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import pandas as pd
 import torch
 
 from .. import methods
@@ -31,7 +32,16 @@ from .trainer import Trainer, TrainSettings
 log = logging.getLogger(__name__)
 
 # Keys of a training section that the recipe reads, not the trainer.
-RECIPE_KEYS = ("loss", "negatives", "depth", "metric_cut")
+RECIPE_KEYS = (
+    "loss",
+    "negatives",
+    "depth",
+    "metric_cut",
+    "flops_query",
+    "flops_document",
+    "flops_ramp",
+    "query_regularizer",
+)
 
 
 @dataclass
@@ -56,12 +66,14 @@ class TrainData:
 @dataclass
 class Job:
     """A recipe's result: the model to train, its loss, its batches(step, rank, world_size),
-    and what training.json should say about it besides the settings and the cost."""
+    and what training.json should say about it besides the settings and the cost. A
+    `pretrained` job's model is saved as it is."""
 
     model: torch.nn.Module
     loss: Loss
     batches: Callable
     details: dict = field(default_factory=dict)
+    pretrained: bool = False  # a released model used as it is: saved, not trained
 
 
 def train_method(
@@ -81,6 +93,13 @@ def train_method(
         "%s: %d train queries, %d passages, %d steps of %d, loss %s",
         method, len(queries), len(corpus), train.steps, train.batch_size, job.loss.name,
     )  # fmt: skip
+    if job.pretrained:
+        log.info("%s: a pretrained model, saved as it is (no training)", method)
+        if is_main_process():
+            empty = pd.DataFrame(columns=["step", "loss", "seconds"])
+            save_trained(job.model, empty, out_dir, settings=train, method=method, pretrained=True,
+                         **job.details)  # fmt: skip
+        return
     key = fingerprint(method=method, settings=settings, inputs=input_signature(*inputs.values()))
     trainer = Trainer(job.model, job.loss, job.batches, train, checkpoint_dir, fingerprint=key)
     train_log = trainer.train()

@@ -51,3 +51,22 @@ def pairwise_loss(
     losses = F.softplus(negatives - positive.unsqueeze(1))
     mask = mask.to(losses.dtype)
     return (losses * mask).sum() / mask.sum().clamp(min=1)
+
+
+def inbatch_softmax_loss(scores: torch.Tensor, false_negatives: torch.Tensor) -> torch.Tensor:
+    """Softmax cross entropy of query i over the batch's passages, its positive at column i.
+
+    scores (B, P) with P >= B (the positives first, then the negatives); false_negatives (B, P)
+    marks other columns that are also relevant to the query: they leave the softmax.
+    """
+    scores = scores.masked_fill(false_negatives, float("-inf"))
+    target = torch.arange(len(scores), device=scores.device)
+    return F.cross_entropy(scores, target)
+
+
+def false_negatives(batch: dict) -> torch.Tensor:
+    """(B, 2B): columns of [positives; negatives] relevant to the row's query, its own
+    positive (column i) excepted."""
+    inbatch = batch["positive_mask"].clone()
+    inbatch.fill_diagonal_(False)
+    return torch.cat([inbatch, batch["negative_is_positive"]], dim=1)

@@ -1,0 +1,227 @@
+"""SPLADE's inverted index and exact retrieval on the CPU, its efficiency figures, and an export
+for Anserini / Pyserini.
+
+The corpus's term weights are stored by vocabulary id (postings: document rows and weights, a
+CSC matrix). A query's score of every document is accumulated over the postings of its terms
+(numba, queries in parallel), and its exact top-k is cut in trec_eval order (score descending,
+doc id descending on ties), counting only documents that share a term with the query.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numba
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import scipy.sparse as sp
+from tqdm import tqdm
+
+from ..artefacts import RunWriter, descending_id_order
+from ..model_files import staged_directory, write_json
+from ..train.data import Corpus
+from .model import Splade
+
+log = logging.getLogger(__name__)
+
+POSTINGS, DOC_IDS, STATS = "postings.npz", "doc_ids.parquet", "stats.json"
+ANSERINI_SCALE = 100  # JsonVectorCollection weights: round(weight * 100)
+
+
+def encode_texts(
+    model: Splade, texts, max_length: int, batch_size: int, desc: str
+) -> sp.csr_matrix:
+    """Term weights of many texts, encoded in chunks under one progress bar."""
+    chunk = 16 * batch_size
+    parts = []
+    with tqdm(total=len(texts), unit="text", desc=desc) as bar:
+        for start in range(0, len(texts), chunk):
+            part = model.encode(texts[start : start + chunk], max_length, batch_size, bar)
+            parts.append(part)
+    if not parts:
+        return sp.csr_matrix((0, model.vocabulary_size), dtype=np.float32)
+    return sp.vstack(parts, format="csr")
+
+
+def build_sparse_index(
+    model: Splade, corpus_path, out_dir, max_length: int, batch_size: int = 64
+) -> dict:
+    """Encode the corpus and write its postings, doc ids and stats; an all-zero document stays
+    in the index (unretrievable) and is counted in the stats and the log."""
+    corpus = Corpus(corpus_path)
+    documents = encode_texts(model, corpus.text(np.arange(len(corpus))), max_length, batch_size,
+                             "encoding passages")  # fmt: skip
+    nonzeros = np.diff(documents.indptr)
+    empty = np.flatnonzero(nonzeros == 0)
+    if len(empty):
+        shown = ", ".join(map(str, corpus.doc_ids[empty[:5]]))
+        log.warning(
+            "%d documents have no non-zero weight (e.g. %s): unretrievable", len(empty), shown
+        )
+    postings = documents.tocsc()
+    with staged_directory(out_dir) as tmp:
+        np.savez(
+            tmp / POSTINGS,
+            term_ptr=postings.indptr.astype(np.int64),
+            doc_rows=postings.indices.astype(np.int32),
+            weights=postings.data.astype(np.float32),
+        )
+        pq.write_table(pa.table({"doc_id": pa.array(corpus.doc_ids, pa.string())}), tmp / DOC_IDS)
+        stats = {
+            "documents": len(corpus),
+            "vocabulary": model.vocabulary_size,
+            "nonzeros": int(documents.nnz),
+            "nonzeros_per_document": float(nonzeros.mean()) if len(nonzeros) else 0.0,
+            "empty_documents": int(len(empty)),
+            "bytes": int((tmp / POSTINGS).stat().st_size),
+        }
+        write_json(tmp / STATS, stats)
+    log.info("sparse index: %s", stats)
+    return stats
+
+
+class SparseIndex:
+    """Postings of a built index; `search` gives the exact top-k of sparse queries."""
+
+    def __init__(self, directory):
+        directory = Path(directory)
+        arrays = np.load(directory / POSTINGS)
+        self.term_ptr, self.doc_rows, self.weights = (
+            arrays["term_ptr"], arrays["doc_rows"], arrays["weights"],
+        )  # fmt: skip
+        self.doc_ids = (
+            pq.read_table(directory / DOC_IDS)
+            .column("doc_id")
+            .to_numpy(zero_copy_only=False)
+            .astype(object)
+        )
+        self.stats = json.loads((directory / STATS).read_text())
+        self.tie_key = descending_id_order(self.doc_ids)
+
+    @classmethod
+    def from_matrix(cls, documents: sp.csr_matrix, doc_ids) -> SparseIndex:
+        """An index of given document weights (tests, benchmarks)."""
+        index = cls.__new__(cls)
+        postings = sp.csr_matrix(documents, dtype=np.float32).tocsc()
+        index.term_ptr = postings.indptr.astype(np.int64)
+        index.doc_rows = postings.indices.astype(np.int32)
+        index.weights = postings.data.astype(np.float32)
+        index.doc_ids = np.asarray(doc_ids, dtype=object)
+        index.stats = {"documents": documents.shape[0], "vocabulary": documents.shape[1]}
+        index.tie_key = descending_id_order(index.doc_ids)
+        return index
+
+    def __len__(self) -> int:
+        return len(self.doc_ids)
+
+    def posting_lengths(self) -> np.ndarray:
+        return np.diff(self.term_ptr)
+
+    def search(self, queries: sp.csr_matrix, depth: int) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, scores), each (queries, depth): row -1 pads a query matching fewer documents."""
+        queries = sp.csr_matrix(queries, dtype=np.float32)
+        queries.sort_indices()
+        return _search(
+            queries.indptr.astype(np.int64), queries.indices.astype(np.int64),
+            queries.data.astype(np.float64), self.term_ptr, self.doc_rows, self.weights,
+            len(self), depth, self.tie_key,
+        )  # fmt: skip
+
+
+@numba.njit(parallel=True, cache=True)
+def _search(q_ptr, q_terms, q_weights, term_ptr, doc_rows, weights, n_docs, depth, tie_key):
+    n_queries = len(q_ptr) - 1
+    rows = np.full((n_queries, depth), -1, dtype=np.int64)
+    scores = np.full((n_queries, depth), -np.inf, dtype=np.float64)
+    for q in numba.prange(n_queries):
+        accumulated = np.zeros(n_docs, dtype=np.float64)
+        for p in range(q_ptr[q], q_ptr[q + 1]):
+            term, weight = q_terms[p], q_weights[p]
+            if term >= len(term_ptr) - 1:
+                continue
+            for j in range(term_ptr[term], term_ptr[term + 1]):
+                accumulated[doc_rows[j]] += weight * weights[j]
+        matched = np.flatnonzero(accumulated > 0)
+        if len(matched) > depth:  # keep every document tied with the k-th, then cut below
+            kth = np.partition(-accumulated[matched], depth - 1)[depth - 1]
+            matched = matched[-accumulated[matched] <= kth]
+        by_tie = matched[np.argsort(tie_key[matched], kind="mergesort")]
+        ranked = by_tie[np.argsort(-accumulated[by_tie], kind="mergesort")][:depth]
+        rows[q, : len(ranked)] = ranked
+        scores[q, : len(ranked)] = accumulated[ranked]
+    return rows, scores
+
+
+def sparse_run(
+    model: Splade,
+    index: SparseIndex,
+    queries: pd.DataFrame,
+    run_path,
+    depth: int,
+    max_length: int,
+    batch_size: int = 256,
+) -> sp.csr_matrix:
+    """Top-`depth` run of the queries; returns their term weights (for the efficiency figures)."""
+    texts = queries["text"].astype(str).tolist()
+    weights = encode_texts(model, texts, max_length, min(batch_size, 64), "encoding queries")
+    empty = int((np.diff(weights.indptr) == 0).sum())
+    if empty:
+        log.warning("%d queries have no non-zero weight: they retrieve nothing", empty)
+    query_ids = queries["query_id"].astype(str).tolist()
+    with RunWriter(run_path, index.doc_ids) as writer:
+        for start in tqdm(range(0, len(texts), batch_size), unit="batch", desc="sparse retrieval"):
+            rows, scores = index.search(weights[start : start + batch_size], depth)
+            writer.add(query_ids[start : start + batch_size], rows, scores)
+    return weights
+
+
+def efficiency(index: SparseIndex, queries: sp.csr_matrix) -> dict:
+    """Average FLOPS per query-document pair, sum_j p_d(j) * p_q(j) (p: the share of documents,
+    and of queries, with term j), and the average non-zeros per query and per document."""
+    n_docs, n_queries = len(index), queries.shape[0]
+    p_docs = index.posting_lengths() / max(n_docs, 1)
+    terms = min(len(p_docs), queries.shape[1])
+    p_queries = np.bincount(sp.csr_matrix(queries).indices, minlength=queries.shape[1])[:terms]
+    p_queries = p_queries / max(n_queries, 1)
+    return {
+        "flops": float(np.dot(p_docs[:terms], p_queries)),
+        "query_nonzeros": float(queries.nnz / max(n_queries, 1)),
+        "document_nonzeros": float(len(index.doc_rows) / max(n_docs, 1)),
+    }
+
+
+def anserini_vector(weights: sp.csr_matrix, row: int, vocabulary: list[str]) -> dict[str, int]:
+    """One text's weights as JsonVectorCollection wants them: token -> round(weight * 100)."""
+    start, end = weights.indptr[row], weights.indptr[row + 1]
+    vector = {}
+    for term, weight in zip(weights.indices[start:end], weights.data[start:end], strict=True):
+        scaled = int(round(float(weight) * ANSERINI_SCALE))
+        if scaled > 0:
+            vector[vocabulary[term]] = scaled
+    return vector
+
+
+def export_anserini(index: SparseIndex, vocabulary: list[str], out_path) -> int:
+    """The index as an Anserini JsonVectorCollection (one JSON document per line); the count."""
+    documents = sp.csc_matrix(
+        (index.weights, index.doc_rows, index.term_ptr), shape=(len(index), len(index.term_ptr) - 1)
+    ).tocsr()
+    with open(out_path, "w") as out:
+        for row, doc_id in enumerate(index.doc_ids):
+            record = {
+                "id": str(doc_id),
+                "contents": "",
+                "vector": anserini_vector(documents, row, vocabulary),
+            }
+            out.write(json.dumps(record) + "\n")
+    return len(index)
+
+
+def anserini_query(weights: sp.csr_matrix, row: int, vocabulary: list[str]) -> str:
+    """A query as Anserini's impact search reads it: each token repeated round(weight * 100)."""
+    vector = anserini_vector(weights, row, vocabulary)
+    return " ".join(" ".join([token] * count) for token, count in vector.items())

@@ -1,0 +1,25 @@
+"""Rule teacher_scores: the cross-encoder's scores of train queries' positives and negatives."""
+
+import torch
+
+from irrepro import runtime
+from irrepro.artefacts import QUERIES, read_table
+from irrepro.cross_encoder import CrossEncoder, teacher_scores
+from irrepro.logs import rule_logging
+from irrepro.train.data import Corpus
+
+with rule_logging(snakemake.log[0], snakemake.rule):
+    runtime.use_threads(snakemake.threads)
+    settings = snakemake.params.settings
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    teacher_scores(
+        CrossEncoder.load(snakemake.input.model).to(device),
+        Corpus(snakemake.input.corpus),
+        read_table(snakemake.input.queries, QUERIES),
+        snakemake.input.qrels,
+        snakemake.input.negatives,
+        snakemake.output[0],
+        depth=snakemake.params.depth,
+        max_length=settings["max_length"],
+        batch_size=settings["batch_size"],
+    )
