@@ -251,20 +251,6 @@ def test_msmarco_dry_run_shows_the_full_dag(workflow_copy):
 
 
 @pytest.mark.slow
-def test_unimplemented_stage_fails_clearly_without_output(workflow_copy):
-    config = {**SMALL_DEMO, "methods": ["bm25", "splade-max"], "tables": ["summary"]}
-    out = snakemake(
-        workflow_copy,
-        "--configfile",
-        write_config(workflow_copy, "stub.yaml", config),
-        check=False,
-    )
-    assert out.returncode != 0
-    assert "not implemented yet" in out.stdout + out.stderr
-    assert not (workflow_copy / "results/demo/models/splade-max").exists()
-
-
-@pytest.mark.slow
 def test_bad_config_is_refused_before_any_job(workflow_copy):
     config = {"methods": ["bm25", "not-a-method"]}
     out = snakemake(
