@@ -125,6 +125,15 @@ def test_demo_dag_runs_end_to_end(workflow_copy, small_demo):
     latency = json.loads((results / "latency" / "hybrid-tct-bm25.json").read_text())
     assert latency["queries"] == 5 and latency["encode_ms"] > 0 and latency["depth"] == 300
     assert "| TCT + BM25 | " in (results / "tables" / "tct_latency.md").read_text()
+    splade = (results / "tables" / "spladepp.md").read_text()
+    for row in ("SPLADE-max", "DistilSPLADE-max", "SPLADE++ EnsembleDistil", "SPLADE++ SelfDistil"):
+        assert f"| {row} | 0." in splade, row
+    assert "| BERT reranker | 0." in star
+    efficiency = json.loads((results / "runs" / "splade-max" / "dev.efficiency.json").read_text())
+    assert efficiency["flops"] > 0 and efficiency["queries"] == 20
+    assert (results / "teacher" / "cross-encoder-ensemble.parquet").exists()
+    released = json.loads((results / "models" / "splade-released" / "training.json").read_text())
+    assert released["pretrained"]
     provenance = json.loads((results / "tables" / "star_adore.provenance.json").read_text())
     assert provenance["config"]["datasets"]["demo"]["n_passages"] == 300
     negatives = pd.read_parquet(results / "negatives" / "bm25.parquet")
