@@ -157,7 +157,8 @@ def test_any_dense_sparse_pair_is_a_method():
     )
     assert methods.get("hybrid-star-bm25").label == "STAR + BM25"
     assert methods.get("hybrid-star-bm25").implemented
-    assert not methods.get("hybrid-star-splade-max").implemented
+    assert methods.get("hybrid-star-splade-max").label == "STAR + SPLADE-max"
+    assert methods.get("hybrid-star-splade-max").implemented  # both parts are
     with pytest.raises(ConfigError, match="hybrid-<dense>-<sparse>"):
         methods.get("hybrid-bm25-star")
 
