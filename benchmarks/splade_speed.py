@@ -99,8 +99,7 @@ def retrieval_section(args) -> str:
             table,
             f"Ratio: {scipy_s / ours_s:.1f}x the scipy product's throughput. Agreement is the "
             "share of scipy's top-k that ours holds (ties at the cut may differ: ours orders "
-            "them the trec_eval way). pyseismic-lsr (approximate) was not measured: it is not "
-            "installable here (no wheel for this platform in the registry).",
+            "them the trec_eval way). pyseismic-lsr (approximate) has not been compared yet.",
         ]
     )
 
