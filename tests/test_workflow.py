@@ -41,8 +41,13 @@ SMALL_DEMO = {
     "splade": {
         "encoder": {"backbone": "tiny", "query_length": 8, "passage_length": 24},
         "backbones": {},
-        "train": {"steps": 2, "batch_size": 8, "checkpoint_every": 0, "log_every": 1,
-                  "flops_ramp": 2},
+        "train": {
+            "steps": 2,
+            "batch_size": 8,
+            "checkpoint_every": 0,
+            "log_every": 1,
+            "flops_ramp": 2,
+        },
         "teacher_depth": 4,
         "ensemble": ["bm25", "star"],
         "released": "splade-tiny",  # real weights

@@ -29,7 +29,7 @@ from transformers import (
 )
 
 from .artefacts import NEGATIVES, QRELS, TEACHER_SCORES, read_table, write_table
-from .backbone import BackboneError, minilm_path, resolve
+from .backbone import TINY_CONFIG, BackboneError, minilm_path, resolve
 from .model_files import staged_directory
 from .train.data import BatchPlan, Corpus, NegativePool, PairBatches
 from .train.job import Job, TrainData
@@ -56,9 +56,7 @@ class CrossEncoder(nn.Module):
             torch.manual_seed(seed)
             if name == "tiny":
                 tokenizer = AutoTokenizer.from_pretrained(minilm_path())
-                config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=96,
-                                    num_hidden_layers=2, num_attention_heads=2,
-                                    intermediate_size=128, num_labels=1)  # fmt: skip
+                config = BertConfig(vocab_size=tokenizer.vocab_size, **TINY_CONFIG, num_labels=1)
                 return cls(BertForSequenceClassification(config).eval(), tokenizer)
             return cls.load(resolve(name))
 

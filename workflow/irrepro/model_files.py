@@ -10,6 +10,17 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
+def write_modules_json(directory: Path, package: str, modules: list[tuple[str, str]]) -> None:
+    """sentence-transformers' modules.json: (folder, module type under `package`) in order."""
+    write_json(
+        directory / "modules.json",
+        [
+            {"idx": i, "name": str(i), "path": path, "type": f"{package}.{kind}"}
+            for i, (path, kind) in enumerate(modules)
+        ],
+    )
+
+
 def write_json(path: Path, value) -> None:
     path.write_text(json.dumps(value, indent=2) + "\n")
 

@@ -18,6 +18,7 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
+from . import runtime
 from .artefacts import QUERIES, RUN, RunWriter, read_table, write_trec_run
 from .cross_encoder import CrossEncoder
 from .dense.encode import EmbeddingStore, embedding_doc_ids
@@ -203,7 +204,7 @@ def rerank_run(scorer: str, inputs: dict, settings: dict, trec_path: str, tag: s
     """Rerank `inputs["run"]` into `inputs["out"]` (and its TREC file) with a registry scorer.
 
     inputs: run, queries, corpus, model (and a bi-encoder's embeddings), out."""
-    device = "cuda" if torch.cuda.is_available() else "cpu"
+    device = runtime.device()
     queries = read_table(inputs["queries"], QUERIES)
     SCORERS[scorer](inputs, queries, settings, device)
     run = read_table(inputs["out"], RUN)

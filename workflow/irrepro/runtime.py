@@ -17,6 +17,11 @@ def use_threads(threads: int) -> None:
         pass
 
 
+def device() -> str:
+    """Where a rule's model runs: the GPU when there is one."""
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
 def gpus(resources) -> int:
     """GPUs a job was given (the profile's `gpu` resource), capped by what torch sees."""
     wanted = int(getattr(resources, "gpu", 0) or 0)

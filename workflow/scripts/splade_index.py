@@ -1,7 +1,5 @@
 """Rule splade_index: the corpus encoded by a SPLADE model into an inverted index."""
 
-import torch
-
 from irrepro import runtime
 from irrepro.logs import rule_logging
 from irrepro.splade.index import build_sparse_index
@@ -10,7 +8,7 @@ from irrepro.splade.model import Splade
 with rule_logging(snakemake.log[0], snakemake.rule):
     runtime.use_threads(snakemake.threads)
     settings = snakemake.params.settings
-    device = "cuda" if torch.cuda.is_available() else "cpu"
+    device = runtime.device()
     build_sparse_index(
         Splade.load(snakemake.input.model).to(device),
         snakemake.input.corpus,

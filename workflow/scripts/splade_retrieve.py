@@ -4,7 +4,6 @@ import json
 import time
 
 import numba
-import torch
 
 from irrepro import runtime
 from irrepro.artefacts import QUERIES, RUN, read_table, write_trec_run
@@ -16,7 +15,7 @@ with rule_logging(snakemake.log[0], snakemake.rule) as log:
     runtime.use_threads(snakemake.threads)
     numba.set_num_threads(max(1, min(snakemake.threads, numba.config.NUMBA_NUM_THREADS)))
     settings = snakemake.params.settings
-    device = "cuda" if torch.cuda.is_available() else "cpu"
+    device = runtime.device()
     queries = read_table(snakemake.input.queries, QUERIES)
     index = SparseIndex(snakemake.input.index)
     started = time.perf_counter()

@@ -1,7 +1,5 @@
 """Rule teacher_scores: the cross-encoder's scores of train queries' positives and negatives."""
 
-import torch
-
 from irrepro import runtime
 from irrepro.artefacts import QUERIES, read_table
 from irrepro.cross_encoder import CrossEncoder, teacher_scores
@@ -11,7 +9,7 @@ from irrepro.train.data import Corpus
 with rule_logging(snakemake.log[0], snakemake.rule):
     runtime.use_threads(snakemake.threads)
     settings = snakemake.params.settings
-    device = "cuda" if torch.cuda.is_available() else "cpu"
+    device = runtime.device()
     teacher_scores(
         CrossEncoder.load(snakemake.input.model).to(device),
         Corpus(snakemake.input.corpus),

@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 import torch
 from tqdm import tqdm
 
+from .. import runtime
 from ..model_files import staged_directory, write_json
 from .model import BiEncoder
 
@@ -50,7 +51,7 @@ def encode_corpus(
 ) -> dict:
     """Encode corpus.parquet (doc_id, text) into `out_dir`; returns its meta plus how many shards
     were found already encoded in `work_dir`."""
-    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    device = torch.device(device or runtime.device())
     model.to(device)
     work_dir = Path(work_dir)
     count = pq.ParquetFile(corpus_path).metadata.num_rows

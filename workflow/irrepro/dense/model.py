@@ -27,7 +27,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from ..backbone import load_backbone, load_saved
-from ..model_files import staged_directory, write_json
+from ..model_files import staged_directory, write_json, write_modules_json
 from ..tokens import Markers, PackedTokens, tokenize
 
 POOLINGS = ("cls", "mean")
@@ -263,13 +263,7 @@ def write_sentence_transformers_files(
         normalize_dir = f"{len(modules)}_Normalize"
         modules.append((normalize_dir, "Normalize"))
         (directory / normalize_dir).mkdir()  # sentence-transformers writes no file for it
-    write_json(
-        directory / "modules.json",
-        [
-            {"idx": i, "name": str(i), "path": path, "type": f"sentence_transformers.models.{kind}"}
-            for i, (path, kind) in enumerate(modules)
-        ],
-    )
+    write_modules_json(directory, "sentence_transformers.models", modules)
     write_json(
         directory / "sentence_bert_config.json",
         {"max_seq_length": max_seq_length, "do_lower_case": False},

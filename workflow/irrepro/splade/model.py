@@ -19,7 +19,7 @@ import transformers
 from torch import nn
 
 from ..backbone import load_backbone, load_saved
-from ..model_files import staged_directory, write_json
+from ..model_files import staged_directory, write_json, write_modules_json
 from ..tokens import PackedTokens, tokenize
 
 CONFIG = "irrepro_splade.json"
@@ -110,18 +110,11 @@ class Splade(nn.Module):
 
 def write_sparse_encoder_files(directory: Path, vocabulary_size: int) -> None:
     """modules.json and configs as sentence-transformers 6 writes them for a SPLADE model."""
-    package = "sentence_transformers.sparse_encoder.modules"
     modules = [
         ("", "mlm_transformer.MLMTransformer"),
         (POOLING_DIR, "splade_pooling.SpladePooling"),
     ]
-    write_json(
-        directory / "modules.json",
-        [
-            {"idx": i, "name": str(i), "path": path, "type": f"{package}.{kind}"}
-            for i, (path, kind) in enumerate(modules)
-        ],
-    )
+    write_modules_json(directory, "sentence_transformers.sparse_encoder.modules", modules)
     write_json(
         directory / "sentence_bert_config.json",
         {
