@@ -34,7 +34,7 @@ from irrepro.splade.index import (
     export_anserini,
     sparse_run,
 )
-from irrepro.splade.losses import InBatchNllLoss, MarginMseLoss, Regularizer, flops
+from irrepro.splade.losses import InBatchNllLoss, KlLoss, MarginMseLoss, Regularizer, flops
 from irrepro.splade.model import Splade
 from irrepro.train.data import Corpus
 from irrepro.train.job import train_method
@@ -113,7 +113,7 @@ def test_inbatch_nll_and_margin_mse_by_hand():
     batch = vector_batch(
         q, p, n, positive_mask=torch.eye(2, dtype=torch.bool),
         negative_is_positive=torch.zeros(2, 2, dtype=torch.bool),
-        teacher_margin=torch.tensor([0.5, 2.0]),
+        teacher_scores=torch.tensor([[1.5, 1.0], [3.0, 1.0]]),  # margins 0.5 and 2
     )  # fmt: skip
     # q0 scores [2, 0, 1, 0] (positive first), q1 scores [0, 1, 1, 0] (positive second)
     nll = (-math.log(math.e**2 / (math.e**2 + 1 + math.e + 1))
@@ -125,6 +125,34 @@ def test_inbatch_nll_and_margin_mse_by_hand():
     assert loss.item() == pytest.approx(((1 - 0.5) ** 2 + (1 - 2) ** 2) / 2)
     with_flops, _ = MarginMseLoss(Regularizer(1.0, 0.0, 1))(identity, batch, step=0)
     assert with_flops.item() == pytest.approx(loss.item() + flops(q).item())
+
+
+def test_distillation_over_several_negatives_by_hand():
+    q = torch.tensor([[1.0, 0.0], [0.0, 2.0]])
+    p = torch.tensor([[3.0, 0.0], [0.0, 1.0]])
+    n = torch.tensor([[1.0, 5.0], [2.0, 0.0], [0.0, 0.0], [7.0, 1.0]])  # q0: rows 0, 1; q1: 2, 3
+    teacher = torch.tensor([[4.0, 1.0, 0.0], [2.0, 2.0, -1.0]])
+    batch = vector_batch(q, p, n, teacher_scores=teacher)
+    none = Regularizer(0.0, 0.0, 1)
+    # the model's scores: q0 [3, 1, 2], q1 [2, 0, 2]
+    model = [[3.0, 1.0, 2.0], [2.0, 0.0, 2.0]]
+    margins = [(3 - 1, 4 - 1), (3 - 2, 4 - 0), (2 - 0, 2 - 2), (2 - 2, 2 + 1)]
+    loss, _ = MarginMseLoss(none)(identity, batch, step=0)
+    assert loss.item() == pytest.approx(sum((m - t) ** 2 for m, t in margins) / 4)
+
+    def softmax(xs):
+        total = sum(math.exp(x) for x in xs)
+        return [math.exp(x) / total for x in xs]
+
+    kl = (
+        sum(
+            sum(t * math.log(t / m) for t, m in zip(softmax(ts), softmax(ms), strict=True))
+            for ts, ms in zip(teacher.tolist(), model, strict=True)
+        )
+        / 2
+    )
+    loss, _ = KlLoss(none)(identity, batch, step=0)
+    assert loss.item() == pytest.approx(kl, rel=1e-6)
 
 
 # ---------------------------------------------------------------------- index and retrieval

@@ -3,8 +3,10 @@
 - `inbatch-nll` (SPLADE-max): softmax cross entropy of each query over the batch's positives and
   one BM25 negative per query;
 - `margin-mse` (DistilSPLADE-max, SPLADE++): mean squared error between the model's margin
-  s(q, d+) - s(q, d-) and the cross-encoder teacher's.
-Both add lambda_q(t) * FLOPS(queries) + lambda_d(t) * FLOPS(documents), FLOPS(w) =
+  s(q, d+) - s(q, d-) and the cross-encoder teacher's, over each of the query's negatives;
+- `kl` (naver/splade's DistilKLLoss): KL divergence from the teacher's softmax over the
+  positive and the query's negatives to the model's.
+Each adds lambda_q(t) * FLOPS(queries) + lambda_d(t) * FLOPS(documents), FLOPS(w) =
 sum_j (mean over the batch of |w_j|)^2 (the documents' term: the mean of the positives' and the
 negatives'), with lambda(t) = lambda * min(1, (t / T)^2) at step t = 1, 2, ... (the trainer's
 0-based step plus one): the quadratic warm-up of the SPLADE papers. `query_regularizer: l1`
@@ -101,16 +103,44 @@ class InBatchNllLoss(SpladeLoss):
         return inbatch_softmax_loss(scores, false_negatives(batch))
 
 
-class MarginMseLoss(SpladeLoss):
-    """DistilSPLADE-max, SPLADE++: the teacher's margin between each positive and negative."""
+def own_scores(queries, positives, negatives) -> torch.Tensor:
+    """(B, 1 + n) scores of each query's positive and its own n negatives (rows q*n .. q*n+n-1)."""
+    per_query = negatives.view(len(queries), -1, queries.shape[1])
+    negative_scores = torch.einsum("bv,bnv->bn", queries, per_query)
+    return torch.cat([(queries * positives).sum(-1, keepdim=True), negative_scores], dim=1)
 
-    name = "margin-mse"
+
+class DistillationLoss(SpladeLoss):
+    """A loss against the teacher's (B, 1 + n) scores of each positive and negatives."""
+
     needs_teacher_scores = True
     default_regularizer = {"query_weight": 0.5, "document_weight": 0.4}  # SPLADE++ CoCondenser
 
     def ranking(self, queries, positives, negatives, batch):
-        margin = (queries * positives).sum(-1) - (queries * negatives).sum(-1)
-        return F.mse_loss(margin, batch["teacher_margin"].to(margin.dtype))
+        scores = own_scores(queries, positives, negatives)
+        return self.distance(scores, batch["teacher_scores"].to(scores.dtype))
+
+    def distance(self, scores: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
 
 
-SPLADE_LOSSES = (InBatchNllLoss, MarginMseLoss)
+class MarginMseLoss(DistillationLoss):
+    """DistilSPLADE-max, SPLADE++: the teacher's margin between each positive and negative."""
+
+    name = "margin-mse"
+
+    def distance(self, scores, teacher):
+        return F.mse_loss(scores[:, :1] - scores[:, 1:], teacher[:, :1] - teacher[:, 1:])
+
+
+class KlLoss(DistillationLoss):
+    """KL(teacher || model) of the softmax over the positive and the negatives, batch mean."""
+
+    name = "kl"
+
+    def distance(self, scores, teacher):
+        return F.kl_div(F.log_softmax(scores, 1), F.log_softmax(teacher, 1), log_target=True,
+                        reduction="batchmean")  # fmt: skip
+
+
+SPLADE_LOSSES = (InBatchNllLoss, MarginMseLoss, KlLoss)

@@ -1,7 +1,7 @@
 """The recipe of the SPLADE family: SPLADE-max, DistilSPLADE-max, SPLADE++ EnsembleDistil and
 SelfDistil differ in their loss and in the negatives they train on (which the method registry
-says); each sees one negative per query, from its negatives file (the first `teacher_depth`
-per query where a teacher scored them)."""
+says); each sees `negatives` per query (one unless its training block says more), from its
+negatives file (the first `teacher_depth` per query where a teacher scored them)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
+from ..errors import ConfigError
 from ..train.data import BatchPlan, NegativePool, PairBatches, TeacherScores
 from ..train.job import Job, TrainData
 from ..train.losses import loss_class
@@ -41,19 +42,19 @@ class SpladeSpec:
         return {"query_length": self.query_length, "passage_length": self.passage_length}
 
 
-class TeacherMarginBatches(PairBatches):
-    """Pair batches with the teacher's margin s(q, d+) - s(q, d-) of every (B, 1) triple."""
+class TeacherScoreBatches(PairBatches):
+    """Pair batches with the teacher's (B, 1 + n) scores of each positive and its negatives."""
 
     def __init__(self, *args, teacher: TeacherScores, **kwargs):
         super().__init__(*args, **kwargs)
         self.teacher = teacher
 
     def extra(self, picked, positives, negatives):
-        margins = [
-            self.teacher(q, positive) - self.teacher(q, negative[0])
+        scores = [
+            [self.teacher(q, row) for row in (positive, *negative)]
             for q, positive, negative in zip(picked, positives, negatives, strict=True)
         ]
-        return {"teacher_margin": torch.tensor(np.asarray(margins, dtype=np.float32))}
+        return {"teacher_scores": torch.tensor(np.asarray(scores, dtype=np.float32))}
 
 
 def regularizer(section: dict, loss_type) -> Regularizer:
@@ -68,22 +69,26 @@ def splade_job(data: TrainData) -> Job:
     loss_type = loss_class(SPLADE_LOSSES, data.loss_name(), data.method.name)
     loss = loss_type(regularizer(data.section, loss_type))
     model = Splade.from_backbone(spec.backbone, data.train.seed)
+    negatives = data.section.get("negatives", 1)
     depth = data.settings.get("teacher_depth") if loss_type.needs_teacher_scores else None
+    if depth is not None and negatives > depth:
+        raise ConfigError(f"{data.method.name}: {negatives} negatives per query, but the teacher "
+                          f"scores only {depth} (splade.teacher_depth)")  # fmt: skip
     pool = NegativePool(data.inputs["negatives"], data.queries, data.corpus, depth)
     queries = data.queries
     if loss_type.needs_teacher_scores:  # a random negative would have no teacher score
-        keep = np.flatnonzero([len(rows) > 0 for rows in pool.rows])
+        keep = np.flatnonzero([len(rows) >= negatives for rows in pool.rows])
         if len(keep) < len(queries):
-            log.warning("%d of %d train queries have no scored negative: left out",
-                        len(queries) - len(keep), len(queries))  # fmt: skip
+            log.warning("%d of %d train queries have fewer than %d scored negatives: left out",
+                        len(queries) - len(keep), len(queries), negatives)  # fmt: skip
         queries, pool = queries.subset(keep), pool.subset(keep)
     plan = BatchPlan(len(queries), data.train.batch_size, data.train.seed)
     arguments = (model.tokenize, spec.lengths(), data.corpus, queries, plan)
     if loss_type.needs_teacher_scores:
         teacher = TeacherScores(data.inputs["teacher_scores"], queries, data.corpus)
-        batches = TeacherMarginBatches(*arguments, negatives=1, pool=pool, teacher=teacher)
+        batches = TeacherScoreBatches(*arguments, negatives=negatives, pool=pool, teacher=teacher)
     else:
-        batches = PairBatches(*arguments, negatives=1, pool=pool)
+        batches = PairBatches(*arguments, negatives=negatives, pool=pool)
     details = {"encoder": asdict(spec), "regularizer": asdict(loss.regularizer)}
     return Job(model, loss, batches, details)
 
