@@ -393,6 +393,61 @@ def test_invalid_utf8_in_gzipped_file(tmp_path):
     assert reason.startswith("not valid UTF-8")
 
 
+def artefact_ids(tmp_path: Path, spec: dict) -> tuple:
+    """(manifest, doc ids, per split query ids and judgments) of a converted folder."""
+    manifest = prepare(tmp_path, spec)
+    out = tmp_path / "out"
+    docs = pq.read_table(out / "corpus.parquet")["doc_id"].to_pylist()
+    splits = {
+        name: (
+            pq.read_table(out / f"queries.{name}.parquet")["query_id"].to_pylist(),
+            pq.read_table(out / f"qrels.{name}.parquet").to_pylist(),
+        )
+        for name in manifest["splits"]
+    }
+    return manifest, docs, splits
+
+
+LAYOUT_FILES = {
+    "msmarco": (msmarco, ["collection.tsv", "queries.dev.tsv", "qrels.dev.tsv"]),
+    "beir": (beir, ["corpus.jsonl", "queries.jsonl", "qrels/test.tsv"]),
+    "trec": (trec, ["corpus.trec", "topics.txt", "qrels.txt"]),
+}
+
+
+@pytest.mark.parametrize(
+    ("fmt", "file"), [(fmt, file) for fmt, (_, files) in LAYOUT_FILES.items() for file in files]
+)
+@pytest.mark.parametrize("gzipped", [False, True])
+def test_byte_order_mark_on_any_input_is_dropped(tmp_path, fmt, file, gzipped):
+    """A BOM at the start of a file changes nothing: same ids, same judgments."""
+    build, _ = LAYOUT_FILES[fmt]
+    expected = artefact_ids(tmp_path / "plain", build(tmp_path / "plain" / "data"))
+    root = tmp_path / "bom" / "data"
+    spec = build(root)
+    path = root / file
+    data = b"\xef\xbb\xbf" + path.read_bytes()
+    if gzipped:
+        path.unlink()
+        path = path.with_name(path.name + ".gz")
+        data = gzip.compress(data)
+    write(path, data)
+    if fmt == "msmarco" and file == "collection.tsv" and gzipped:
+        spec["corpus"] = path.name
+    assert artefact_ids(tmp_path / "bom", spec)[1:] == expected[1:]
+
+
+@pytest.mark.parametrize(
+    ("char", "name"),
+    [("\ufeff", "U+FEFF (ZERO WIDTH NO-BREAK SPACE)"), ("\u200b", "U+200B (ZERO WIDTH SPACE)")],
+)
+def test_id_with_an_invisible_character_is_refused(tmp_path, char, name):
+    root = tmp_path / "m"
+    spec = msmarco(root, collection=f"d1\tcats purr\nd{char}2\tdogs bark\n")
+    reason = data_error(tmp_path, spec, root / "collection.tsv", 2)
+    assert reason == f"doc_id {'d' + char + '2'!r} contains invisible characters {name}"
+
+
 # --------------------------------------------------------------------------- config problems
 
 

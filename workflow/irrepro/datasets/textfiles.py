@@ -1,4 +1,8 @@
-"""Line-numbered reading of (optionally gzipped) text files, with a byte progress bar."""
+"""Line-numbered reading of (optionally gzipped) text files, with a byte progress bar.
+
+Every text input is UTF-8 with an optional byte-order mark, which is dropped: left in, a BOM
+becomes part of the first id (an MS MARCO collection.tsv saved by some editors starts with one).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,8 @@ from tqdm import tqdm
 
 from ..errors import DataError
 
+BOM = "\ufeff"
+
 
 def open_binary(path: Path):
     return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
@@ -19,7 +25,7 @@ def open_binary(path: Path):
 def peek(path: Path, size: int = 4096) -> str:
     """The start of a (possibly gzipped) text file, to tell formats apart."""
     with open_binary(path) as handle:
-        return handle.read(size).decode("utf-8", errors="replace")
+        return handle.read(size).decode("utf-8", errors="replace").removeprefix(BOM)
 
 
 def numbered_lines(path: str | Path, progress: bool = True) -> Iterator[tuple[int, str]]:
@@ -36,6 +42,8 @@ def numbered_lines(path: str | Path, progress: bool = True) -> Iterator[tuple[in
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as err:
                 raise DataError(f"{path}:{number}", f"not valid UTF-8 ({err.reason})") from None
+            if number == 1:
+                line = line.removeprefix(BOM)
             yield number, line.rstrip("\r\n")
 
 

@@ -9,6 +9,7 @@ row, a duplicate id, an empty query or a judgment of an unknown document is repo
 from __future__ import annotations
 
 import logging
+import unicodedata
 from array import array
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -48,12 +49,18 @@ def normalise_text(text: str) -> str:
 
 
 def check_id(value: str, kind: str, file: str, line: int) -> str:
-    """IDs must be non-empty and free of whitespace so that TREC files can carry them."""
+    """IDs must be non-empty and free of whitespace so that TREC files can carry them, and of
+    invisible format characters (U+FEFF, U+200B...), which would make '0' and '\ufeff0' two
+    ids that print alike."""
     value = str(value).strip()
     if not value:
         raise DataError(f"{file}:{line}", f"empty {kind}")
     if any(ch.isspace() for ch in value):
         raise DataError(f"{file}:{line}", f"{kind} {value!r} contains whitespace")
+    invisible = sorted({ch for ch in value if unicodedata.category(ch) == "Cf"})
+    if invisible:
+        names = ", ".join(f"U+{ord(c):04X} ({unicodedata.name(c, 'unnamed')})" for c in invisible)
+        raise DataError(f"{file}:{line}", f"{kind} {value!r} contains invisible characters {names}")
     return value
 
 
