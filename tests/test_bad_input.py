@@ -491,6 +491,37 @@ def test_folder_without_split_files(tmp_path, fmt):
         datasets.split_names(spec_for(root, fmt))
 
 
+@pytest.mark.parametrize(
+    ("build", "stray", "why"),
+    [
+        (msmarco, "queries.test.tsv.bak", "not named like a split's file"),
+        (msmarco, "qrels.dev.tsv~", "not named like a split's file"),
+        (msmarco, "queries.test.tsv", "no qrels file for split 'test' (qrels.test.tsv)"),
+        (msmarco, "qrels.tset.tsv", "no queries file for split 'tset'"),
+        (beir, "qrels/test.tsv.bak", "not named like a split's file"),
+        (trec, "topics.dl20.txt", "no qrels file for split 'dl20' (qrels.dl20.txt)"),
+    ],
+)
+def test_split_files_match_exact_names_and_the_rest_are_named(tmp_path, caplog, build, stray, why):
+    root = tmp_path / "data"
+    spec = build(root)
+    expected = datasets.split_names(spec)
+    write(root / stray, "q9\tstray\n")
+    assert datasets.split_names(spec) == expected
+    assert any(str(root / stray) in m and why in m for m in caplog.messages), caplog.messages
+    manifest = prepare(tmp_path, spec)
+    assert manifest["unused_files"][str(root / stray)].startswith(why)
+
+
+@pytest.mark.parametrize("name", ["../x", "a/b", ".hidden", "x..y"])
+def test_split_name_is_never_a_path(tmp_path, name):
+    root = tmp_path / "m"
+    spec = msmarco(root)
+    spec["split_files"] = {name: {"queries": "queries.dev.tsv", "qrels": "qrels.dev.tsv"}}
+    with pytest.raises(ConfigError, match=re.escape(f"split name {name!r} must be letters")):
+        datasets.split_names(spec)
+
+
 def test_folder_without_corpus(tmp_path):
     root = tmp_path / "m"
     msmarco(root)

@@ -86,6 +86,33 @@ def test_semantic_errors_name_the_problem(change, message):
         Plan(config)
 
 
+@pytest.mark.parametrize(
+    ("where", "value", "key"),
+    [
+        (("datasets", "demo", "relevance_level"), {"tset": 2}, "datasets.demo.relevance_level"),
+        (("evaluation", "skip_splits"), ["train", "tset"], "evaluation.skip_splits"),
+    ],
+)
+def test_split_keyed_settings_must_name_a_split(where, value, key):
+    """A typo in a split name would otherwise score DL19 at level 1 or evaluate train."""
+    config = base_config()
+    section = config
+    for part in where[:-1]:
+        section = section[part]
+    section[where[-1]] = value
+    with pytest.raises(ConfigError) as caught:
+        Plan(config)
+    assert str(caught.value) == (f"{key}: 'tset' is not a split of demo (splits: train, dev, test)")
+
+
+def test_skip_splits_default_skips_train_only_where_there_is_one():
+    config = base_config()
+    assert config["evaluation"]["skip_splits"] is None
+    assert Plan(config).eval_splits == ["dev", "test"]
+    config["evaluation"]["skip_splits"] = []
+    assert Plan(config).eval_splits == ["train", "dev", "test"]
+
+
 def test_impossible_demo_sizes_fail_at_dag_time():
     config = base_config()
     config["datasets"]["demo"]["n_train"] = 10_000

@@ -33,7 +33,9 @@ class Plan:
         self.root = str(Path(config["results"]) / self.dataset)
         self.layout = Layout(self.root)
         self.splits = datasets.split_names(self.spec)
-        skip = set(config["evaluation"]["skip_splits"])
+        self._check_split_keys()
+        skip = config["evaluation"]["skip_splits"]
+        skip = {"train"} if skip is None else set(skip)
         self.eval_splits = [split for split in self.splits if split not in skip]
         self.methods = [methods.get(name).name for name in config["methods"]]
         if len(set(self.methods)) != len(self.methods):
@@ -59,6 +61,20 @@ class Plan:
                 tables.get_table(name)
         self.roles = self._roles()
         self.metrics = self._metrics()
+
+    def _check_split_keys(self) -> None:
+        """Settings keyed by split must name a split (a typo would silently fall back)."""
+        named = [
+            (f"datasets.{self.dataset}.relevance_level", self.spec.get("relevance_level") or {}),
+            ("evaluation.skip_splits", self.config["evaluation"]["skip_splits"] or []),
+        ]
+        for key, splits in named:
+            unknown = sorted(set(splits) - set(self.splits))
+            if unknown:
+                raise ConfigError(
+                    f"{key}: {', '.join(map(repr, unknown))} is not a split of {self.dataset} "
+                    f"(splits: {', '.join(self.splits)})"
+                )
 
     def _roles(self) -> dict[str, str | None]:
         """Which split plays `dev` and `test` in the paper tables (MS MARCO dev, TREC DL19)."""

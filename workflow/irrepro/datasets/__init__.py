@@ -26,8 +26,17 @@ def _local_root(spec: dict) -> Path:
     return Path(spec["path"]).expanduser()
 
 
-def _local_splits(spec: dict) -> dict[str, local.SplitFiles]:
+def _local_discovery(spec: dict) -> local.Discovery:
     return local.discover_splits(spec.get("format", ""), _local_root(spec), spec.get("split_files"))
+
+
+def _local_splits(spec: dict) -> dict[str, local.SplitFiles]:
+    return _local_discovery(spec).splits
+
+
+def unused_files(spec: dict) -> dict[str, str]:
+    """Files of a local dataset's folder that look like a split's but are not used, and why."""
+    return _local_discovery(spec).unused if spec.get("source") == "local" else {}
 
 
 def split_names(spec: dict) -> list[str]:
@@ -37,9 +46,12 @@ def split_names(spec: dict) -> list[str]:
         demo.DemoSpec.from_config(spec)  # fail at DAG time on impossible sizes
         return list(demo.SPLITS)
     if source in IRDS_SOURCES:
-        return list(irds.plan(spec)[1])
+        return [local.check_split_name(name, "splits") for name in irds.plan(spec)[1]]
     if source == "local":
-        return list(_local_splits(spec))
+        discovery = _local_discovery(spec)
+        for file, why in discovery.unused.items():
+            log.warning("not used: %s (%s)", file, why)
+        return list(discovery.splits)
     raise ConfigError(f"dataset source must be one of {', '.join(SOURCES)}, not {source!r}")
 
 
@@ -66,7 +78,7 @@ def prepare(
     join_title = spec.get("title", "join") == "join"
     source = spec["source"]
     splits = split_names(spec)
-    manifest = {"source": source, "corpus": {}, "splits": {}}
+    manifest = {"source": source, "corpus": {}, "splits": {}, "unused_files": unused_files(spec)}
     sources = {}  # split -> (queries file, qrels file), named when a split turns out empty
     if source == "demo":
         world = demo.DemoWorld(demo.DemoSpec.from_config(spec))

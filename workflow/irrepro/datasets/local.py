@@ -41,62 +41,106 @@ def _strip_gz(name: str) -> str:
 
 # --------------------------------------------------------------------------- split discovery
 
+SPLIT_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_.-]*[A-Za-z0-9_-])?")
 
-def discover_splits(fmt: str, root: Path, explicit: dict | None = None) -> dict[str, SplitFiles]:
+
+def check_split_name(name: str, where: str) -> str:
+    """A split name becomes part of artefact paths: letters, digits, `_ - .`, never a path."""
+    if not SPLIT_NAME.fullmatch(name) or ".." in name:
+        raise ConfigError(
+            f"{where}: split name {name!r} must be letters, digits, '_', '-' or '.' (not a path)"
+        )
+    return name
+
+
+class Discovery(NamedTuple):
+    """The splits found in a folder, and each split-like file left out with the reason."""
+
+    splits: dict[str, SplitFiles]
+    unused: dict[str, str]  # file -> why it is not part of a split
+
+
+def discover_splits(fmt: str, root: Path, explicit: dict | None = None) -> Discovery:
     """Map split name -> its query and qrels files, from the config or from the folder."""
     if fmt not in FORMATS:
         raise ConfigError(f"datasets.*.format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     if not root.is_dir():
         raise ConfigError(f"dataset folder {root} does not exist")
     if explicit:
-        splits = {
-            name: SplitFiles(root / files["queries"], root / files["qrels"])
-            for name, files in explicit.items()
-        }
+        found = Discovery(
+            {
+                check_split_name(name, "split_files"): SplitFiles(
+                    root / files["queries"], root / files["qrels"]
+                )
+                for name, files in explicit.items()
+            },
+            {},
+        )
     else:
-        splits = {"msmarco": _msmarco_splits, "beir": _beir_splits, "trec": _trec_splits}[fmt](root)
-    for name, files in splits.items():
+        found = {"msmarco": _msmarco_splits, "beir": _beir_splits, "trec": _trec_splits}[fmt](root)
+    for name, files in found.splits.items():
+        check_split_name(name, str(files.queries))
         for file in files:
             if not file.exists():
                 raise ConfigError(f"split {name!r}: {file} does not exist")
-    if not splits:
-        raise ConfigError(f"no query/qrels files found in {root} for the {fmt} layout ({__doc__})")
-    return dict(sorted(splits.items()))
+    if not found.splits:
+        unused = "".join(f"; {file}: {why}" for file, why in found.unused.items())
+        raise ConfigError(
+            f"no query/qrels files found in {root} for the {fmt} layout ({__doc__}){unused}"
+        )
+    return Discovery(dict(sorted(found.splits.items())), dict(sorted(found.unused.items())))
 
 
-def _msmarco_splits(root: Path) -> dict[str, SplitFiles]:
-    splits = {}
-    for queries in root.glob("queries.*.tsv*"):
-        split = _strip_gz(queries.name)[len("queries.") : -len(".tsv")]
-        qrels = _existing(root, [f"qrels.{split}.tsv", f"qrels.{split}.txt"])
-        if qrels is not None:
-            splits[split] = SplitFiles(queries, qrels)
-    return splits
+def _pair_up(queries: dict[str, Path], qrels: dict[str, Path], expected: str) -> Discovery:
+    """Splits whose query and qrels files both exist; the others named as unused."""
+    splits = {name: SplitFiles(queries[name], qrels[name]) for name in queries if name in qrels}
+    unused = {
+        str(path): f"no qrels file for split {name!r} ({expected.format(name)})"
+        for name, path in queries.items()
+        if name not in qrels
+    }
+    for name, path in qrels.items():
+        if name not in queries:
+            unused[str(path)] = f"no queries file for split {name!r}"
+    return Discovery(splits, unused)
 
 
-def _beir_splits(root: Path) -> dict[str, SplitFiles]:
+def _matching(root: Path, glob: str, pattern: str, unused: dict[str, str]) -> dict[str, Path]:
+    """Files of `glob` whose whole name matches `pattern` (group `split`); others go to unused."""
+    out = {}
+    for path in sorted(root.glob(glob)):
+        match = re.fullmatch(pattern, path.name)
+        if match and path.is_file():
+            out[match["split"] or "test"] = path
+        else:
+            unused[str(path)] = f"not named like a split's file ({pattern})"
+    return out
+
+
+def _msmarco_splits(root: Path) -> Discovery:
+    unused: dict[str, str] = {}
+    queries = _matching(root, "queries.*", r"queries\.(?P<split>.+)\.tsv(\.gz)?", unused)
+    qrels = _matching(root, "qrels.*", r"qrels\.(?P<split>.+)\.(tsv|txt)(\.gz)?", unused)
+    found = _pair_up(queries, qrels, "qrels.{}.tsv")
+    return Discovery(found.splits, {**unused, **found.unused})
+
+
+def _beir_splits(root: Path) -> Discovery:
+    unused: dict[str, str] = {}
+    qrels = _matching(root / "qrels", "*", r"(?P<split>.+)\.tsv(\.gz)?", unused)
     queries = _existing(root, ["queries.jsonl"])
     if queries is None:
-        return {}
-    return {
-        _strip_gz(qrels.name)[: -len(".tsv")]: SplitFiles(queries, qrels)
-        for qrels in (root / "qrels").glob("*.tsv*")
-    }
+        unused.update({str(path): "no queries.jsonl beside qrels/" for path in qrels.values()})
+        return Discovery({}, unused)
+    return Discovery({name: SplitFiles(queries, path) for name, path in qrels.items()}, unused)
 
 
-def _trec_splits(root: Path) -> dict[str, SplitFiles]:
-    splits = {}
-    for topics in root.glob("topics*"):
-        stem = _strip_gz(topics.name)
-        match = re.fullmatch(r"topics(?:\.(?P<split>[^.]+))?\.(txt|tsv)", stem)
-        if not match:
-            continue
-        split = match["split"] or "test"
-        suffix = f".{match['split']}" if match["split"] else ""
-        qrels = _existing(root, [f"qrels{suffix}.txt", f"qrels{suffix}.tsv"])
-        if qrels is not None:
-            splits[split] = SplitFiles(topics, qrels)
-    return splits
+def _trec_splits(root: Path) -> Discovery:
+    unused: dict[str, str] = {}
+    topics = _matching(root, "topics*", r"topics(\.(?P<split>[^.]+))?\.(txt|tsv)(\.gz)?", unused)
+    qrels = _matching(root, "qrels*", r"qrels(\.(?P<split>[^.]+))?\.(txt|tsv)(\.gz)?", unused)
+    found = _pair_up(topics, qrels, "qrels.{}.txt")
+    return Discovery(found.splits, {**unused, **found.unused})
 
 
 # --------------------------------------------------------------------------- corpus
