@@ -7,7 +7,12 @@ from snakemake.utils import min_version
 min_version("8.20")
 
 
-configfile: "config/config.yaml"
+# The demo is the config when no --configfile is given. A config of your own starts from the
+# documented defaults (the schema's: the papers' settings), never from the demo's values; to
+# change the demo, give both: --configfile config/config.yaml mine.yaml.
+if not workflow.overwrite_configfiles:
+
+    configfile: "config/config.yaml"
 
 
 include: "workflow/rules/common.smk"

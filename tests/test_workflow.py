@@ -60,6 +60,9 @@ SMALL_DEMO = {
 }
 
 
+DEMO = "config/config.yaml"  # the small demo is the demo with a few keys changed
+
+
 def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     result = subprocess.run(
@@ -94,7 +97,8 @@ def write_config(workdir: Path, name: str, config: dict) -> str:
 @pytest.fixture(scope="module")
 def small_demo(workflow_copy) -> Path:
     """The small demo run once through Snakemake; its results folder."""
-    snakemake(workflow_copy, "--configfile", write_config(workflow_copy, "small.yaml", SMALL_DEMO))
+    small = write_config(workflow_copy, "small.yaml", SMALL_DEMO)
+    snakemake(workflow_copy, "--configfile", DEMO, small)
     return workflow_copy / "results" / "demo"
 
 
@@ -147,13 +151,13 @@ def test_demo_dag_runs_end_to_end(workflow_copy, small_demo):
     for log in ("prepare_dataset.log", "bm25_index.log", "bm25_retrieve/dev.log"):
         assert (results / "logs" / log).stat().st_size > 0
     # nothing left to do: a second run is a no-op
-    again = snakemake(workflow_copy, "--configfile", str(workflow_copy / "small.yaml"), "-n")
+    again = snakemake(workflow_copy, "--configfile", DEMO, str(workflow_copy / "small.yaml"), "-n")
     assert "Nothing to be done" in again.stdout + again.stderr
 
 
 def rules_to_rerun(workdir: Path, name: str, config: dict) -> set[str]:
     """The rules a dry run with this config would run, from its job stats table."""
-    out = snakemake(workdir, "-n", "--configfile", write_config(workdir, name, config)).stdout
+    out = snakemake(workdir, "-n", "--configfile", DEMO, write_config(workdir, name, config)).stdout
     if "Nothing to be done" in out:
         return set()
     stats = out[out.index("Job stats:") :].splitlines()[3:]
@@ -242,6 +246,21 @@ def test_local_trec_collection_gets_metrics_and_a_table(workflow_copy, tmp_path)
 
 
 @pytest.mark.slow
+def test_a_config_of_ones_own_takes_the_documented_defaults_not_the_demos(workflow_copy):
+    """Only a bare `snakemake` runs the demo; a --configfile starts from the schema's defaults."""
+    assert "rule train_splade:" in snakemake(workflow_copy, "-n").stdout  # the demo's 23 methods
+    sizes = {"n_passages": 200, "n_train": 20, "n_dev": 10, "n_test": 5}
+    config = {"dataset": "mine", "datasets": {"mine": {"source": "demo", **sizes}}}
+    config_file = write_config(workflow_copy, "mine.yaml", {**config, "methods": ["bm25"]})
+    planned = snakemake(workflow_copy, "-n", "--configfile", config_file).stdout
+    assert "rule bm25_index:" in planned and "rule train_splade:" not in planned
+    index = "results/mine/index/bm25"
+    snakemake(workflow_copy, "--configfile", config_file, "--", index)
+    params = json.loads((workflow_copy / index / "irrepro_bm25.json").read_text())["params"]
+    assert (params["k1"], params["b"]) == (0.9, 0.4)  # config/README's defaults; the demo's 0.82
+
+
+@pytest.mark.slow
 def test_msmarco_dry_run_shows_the_full_dag(workflow_copy):
     out = snakemake(workflow_copy, "-n", "--configfile", "config/msmarco-passage.yaml")
     text = out.stdout
@@ -271,6 +290,7 @@ def test_bad_config_is_refused_before_any_job(workflow_copy):
         workflow_copy,
         "-n",
         "--configfile",
+        DEMO,
         write_config(workflow_copy, "bad.yaml", config),
         check=False,
     )
