@@ -579,3 +579,36 @@ def test_successful_write_leaves_only_the_artefact(tmp_path):
     records = [writer.TextRecord(f"d{i}", "t", "src", i) for i in range(5)]
     assert writer.write_corpus(records, tmp_path / "corpus.parquet", batch_size=2) == 5
     assert [p.name for p in tmp_path.iterdir()] == ["corpus.parquet"]
+
+
+@pytest.mark.parametrize(
+    ("fmt", "file", "header"),
+    [
+        ("msmarco", "collection.tsv", "id\ttext\n"),
+        ("msmarco", "queries.dev.tsv", "qid\tquery\n"),
+        ("msmarco", "qrels.dev.tsv", "query_id iteration doc_id relevance\n"),
+        ("beir", "qrels/test.tsv", "query_id\tdoc_id\trelevance\n"),
+        ("trec", "qrels.txt", "topic iter docno rel\n"),
+    ],
+)
+def test_a_header_row_is_skipped_not_read_as_a_record(tmp_path, fmt, file, header, caplog):
+    """The usual column names on the first line: the same ids and judgments as without them."""
+    build, _ = LAYOUT_FILES[fmt]
+    expected = artefact_ids(tmp_path / "plain", build(tmp_path / "plain" / "data"))
+    root = tmp_path / "header" / "data"
+    spec = build(root)
+    path = root / file
+    rows = path.read_text()
+    if fmt == "beir":  # replace BEIR's own header
+        rows = rows.split("\n", 1)[1]
+    write(path, header + rows)
+    with caplog.at_level("INFO"):
+        assert artefact_ids(tmp_path / "header", spec)[1:] == expected[1:]
+    assert f"{path}:1: header row skipped" in caplog.text
+
+
+def test_a_first_record_whose_text_is_no_column_name_is_kept(tmp_path):
+    """A document with id `id` is a record: a header has column names first and last."""
+    collection = "id\tcats purr\nd1\tx\nd2\tdogs bark\n"
+    spec = msmarco(tmp_path / "m", collection=collection)
+    assert artefact_ids(tmp_path, spec)[1] == ["id", "d1", "d2"]

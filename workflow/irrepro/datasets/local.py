@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from ..errors import ConfigError, DataError
-from .textfiles import jsonl_rows, numbered_lines, peek, tsv_rows
+from .textfiles import is_header, jsonl_rows, numbered_lines, peek, tsv_rows
 from .writer import QrelRecord, TextRecord, check_id, parse_relevance
 
 FORMATS = ("msmarco", "beir", "trec")
@@ -323,9 +323,9 @@ def qrel_records(fmt: str, files: SplitFiles) -> Iterator[QrelRecord]:
         fields = text.split()
         if not fields:
             continue
+        if is_header(path, line, fields):
+            continue
         if fmt == "beir":
-            if line == 1 and fields[:2] == ["query-id", "corpus-id"]:
-                continue
             if len(fields) != 3:
                 raise DataError(
                     f"{path}:{line}",

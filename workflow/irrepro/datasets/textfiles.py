@@ -2,12 +2,15 @@
 
 Every text input is UTF-8 with an optional byte-order mark, which is dropped: left in, a BOM
 becomes part of the first id (an MS MARCO collection.tsv saved by some editors starts with one).
+A first row that names its columns (`query-id corpus-id score`, `id text`...) is a header: it is
+skipped and said so in the log, never read as a record.
 """
 
 from __future__ import annotations
 
 import gzip
 import json
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +19,23 @@ from tqdm import tqdm
 from ..errors import DataError
 
 BOM = "\ufeff"
+# A header's first column is one of these and its last one of HEADER_LAST (lower case).
+HEADER_FIRST = {"id", "_id", "qid", "pid", "docid", "doc_id", "doc-id", "query_id", "query-id"}
+HEADER_FIRST |= {"queryid", "topic", "corpus-id", "corpus_id"}
+HEADER_LAST = {"text", "contents", "body", "passage", "query", "title", "score", "relevance"}
+HEADER_LAST |= {"rel", "label", "grade", "judgment"}
+
+log = logging.getLogger(__name__)
+
+
+def is_header(path, number: int, fields: list[str]) -> bool:
+    """True (and logged) for a first row whose first and last fields are column names."""
+    if number != 1 or not fields:
+        return False
+    header = fields[0].lower() in HEADER_FIRST and fields[-1].strip().lower() in HEADER_LAST
+    if header:
+        log.info("%s:1: header row skipped (%s)", path, " ".join(fields))
+    return header
 
 
 def open_binary(path: Path):
@@ -53,6 +73,8 @@ def tsv_rows(path: str | Path, columns: tuple[int, ...]) -> Iterator[tuple[int, 
         if not line.strip():
             continue
         fields = line.split("\t")
+        if is_header(path, number, fields):
+            continue
         if len(fields) not in columns:
             allowed = " or ".join(str(c) for c in columns)
             raise DataError(
