@@ -294,4 +294,36 @@ def test_bad_config_is_refused_before_any_job(workflow_copy):
         write_config(workflow_copy, "bad.yaml", config),
         check=False,
     )
-    assert out.returncode != 0 and "unknown method 'not-a-method'" in out.stdout + out.stderr
+    text = out.stdout + out.stderr
+    assert out.returncode == 1 and "irrepro: unknown method 'not-a-method'" in text
+    assert "Traceback" not in text
+
+
+@pytest.mark.slow
+def test_a_misspelt_key_is_one_line_naming_file_line_and_key(workflow_copy):
+    bad = write_config(workflow_copy, "misspelt.yaml", {"methodz": ["bm25"]})
+    out = snakemake(workflow_copy, "-n", "--configfile", DEMO, bad, check=False)
+    text = out.stdout + out.stderr
+    assert out.returncode == 1
+    assert f"irrepro: {bad}:1: methodz: unknown key 'methodz' (did you mean 'methods'?)" in text
+    assert "Traceback" not in text and "Failed validating" not in text
+    assert len(text.splitlines()) <= 2  # the profile's notice and the message
+
+
+@pytest.mark.slow
+def test_bad_input_is_said_once_at_the_end_naming_file_and_line(workflow_copy, tmp_path):
+    data = tmp_path / "mine"
+    data.mkdir()
+    (data / "collection.tsv").write_text("d1\tcats\nd2\tdogs\nd1\tfish\n")
+    (data / "queries.dev.tsv").write_text("q1\tcats\n")
+    (data / "qrels.dev.tsv").write_text("q1 0 d1 1\n")
+    dataset = {"source": "local", "format": "msmarco", "path": str(data)}
+    config = {"dataset": "mine", "datasets": {"mine": dataset}, "methods": ["bm25"]}
+    mine = write_config(workflow_copy, "mine.yaml", config)
+    target = "results/mine/data/manifest.json"
+    out = snakemake(workflow_copy, target, "--configfile", mine, check=False)
+    message = f"{data / 'collection.tsv'}:3: duplicate doc_id 'd1'"
+    assert out.returncode == 1
+    assert (out.stdout + out.stderr).count(message) == 1
+    assert out.stderr.index(message) > out.stderr.index("Exiting because a job execution failed")
+    assert "Traceback" not in out.stdout + out.stderr

@@ -88,6 +88,9 @@ class Layout:
         return self._path("tables", f"{name}.{ext}")
 
     # bookkeeping of every rule
+    def logs_dir(self) -> str:
+        return self._path("logs")
+
     def log(self, rule: str, *wildcards: str) -> str:
         return self._job_file("logs", rule, wildcards, "log")
 

@@ -8,23 +8,30 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from .failures import USER_ERRORS, clear_failure, record_failure
+
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 @contextlib.contextmanager
 def rule_logging(log_file: str | Path, rule: str = "") -> Iterator[logging.Logger]:
-    """Send logging to `log_file` (and stderr); a failure's traceback lands in the log too."""
+    """Send logging to `log_file` (and stderr); a failure is logged once and recorded for the
+    end-of-workflow summary (irrepro.failures)."""
     Path(log_file).parent.mkdir(parents=True, exist_ok=True)
     handlers = [logging.FileHandler(log_file, mode="w"), logging.StreamHandler(sys.stderr)]
     logging.basicConfig(level=logging.INFO, format=FORMAT, handlers=handlers, force=True)
     for noisy in ("bm25s", "urllib3", "filelock", "httpx"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     logger = logging.getLogger(rule or "irrepro")
+    clear_failure(log_file)
     try:
         yield logger
-    except Exception:
-        logger.exception("rule %s failed", rule)
-        raise
+    except Exception as exc:  # said once: bad input as its message, a bug with its traceback
+        if isinstance(exc, USER_ERRORS):  # the terminal gets it last, from report_failed_jobs
+            logging.getLogger().removeHandler(handlers[1])
+        logger.error("rule %s failed: %s", rule, exc, exc_info=not isinstance(exc, USER_ERRORS))
+        record_failure(log_file, rule, exc)
+        raise SystemExit(1) from None
     finally:
         for handler in handlers:
             handler.flush()

@@ -17,13 +17,16 @@ os.environ.update(
 
 from snakemake.utils import validate
 
-from irrepro import methods
+from irrepro import failures, methods
 from irrepro.plan import Plan
 
+SCHEMA = "../schemas/config.schema.yaml"
+STARTED = failures.workflow_start()
 
-validate(config, "../schemas/config.schema.yaml")
-
-PLAN = Plan(config)
+with failures.config_errors_exit():  # a config mistake is one line naming file, line and key
+    failures.check_config(config, Path(workflow.current_basedir, SCHEMA), workflow.configfiles)
+    validate(config, SCHEMA)  # fills in the schema's defaults
+    PLAN = Plan(config)
 LAYOUT = PLAN.layout
 CPU_ENV = "../../envs/cpu.yaml"
 GPU_ENV = "../../envs/gpu.yaml"
@@ -31,3 +34,7 @@ GPU_ENV = "../../envs/gpu.yaml"
 
 wildcard_constraints:
     split="|".join([*PLAN.splits, PLAN.tune_split]),
+
+
+onerror:
+    failures.report_failed_jobs(LAYOUT.logs_dir(), STARTED)
