@@ -1,11 +1,14 @@
 """The Parquet artefacts passed between rules: their schemas, checked reads and atomic writes.
 
 IDs are always strings. A run is ordered the way trec_eval reads it (score descending, ties
-broken by doc_id descending), so the `rank` column and any trec_eval number agree.
+broken by doc_id descending), so the `rank` column and any trec_eval number agree. Every
+artefact's Parquet metadata says what wrote it (`written_by`: library version, source digest,
+commit), so that a table can tell rows computed by different code apart.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -15,6 +18,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+
+from .provenance import code_version
 
 CORPUS = pa.schema([("doc_id", pa.string()), ("text", pa.string())])
 QUERIES = pa.schema([("query_id", pa.string()), ("text", pa.string())])
@@ -33,6 +38,19 @@ TEACHER_SCORES = pa.schema(
 )
 
 
+WRITER_KEY = b"irrepro.written_by"
+
+
+def with_writer(schema: pa.Schema) -> pa.Schema:
+    return schema.with_metadata({**(schema.metadata or {}), WRITER_KEY: json.dumps(code_version())})
+
+
+def written_by(path: str | Path) -> dict | None:
+    """The `provenance.code_version()` record of the code that wrote a Parquet artefact, if any."""
+    value = (pq.read_schema(path).metadata or {}).get(WRITER_KEY)
+    return json.loads(value) if value else None
+
+
 def _tmp_path(path: Path) -> Path:
     return path.with_name(f".{path.name}.tmp{os.getpid()}")
 
@@ -47,7 +65,7 @@ def write_table(frame: pd.DataFrame | pa.Table, path: str | Path, schema: pa.Sch
     missing = [name for name in schema.names if name not in table.column_names]
     if missing:
         raise ValueError(f"cannot write {path}: missing columns {missing}")
-    table = table.select(schema.names).cast(schema)
+    table = table.select(schema.names).cast(with_writer(schema))
     tmp = _tmp_path(path)
     pq.write_table(table, tmp)
     tmp.replace(path)
@@ -70,7 +88,7 @@ class ParquetStreamWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.schema = schema
         self._tmp = _tmp_path(self.path)
-        self._writer = pq.ParquetWriter(self._tmp, schema)
+        self._writer = pq.ParquetWriter(self._tmp, with_writer(schema))
         self.rows = 0
 
     def write(self, columns: dict[str, Iterable]) -> None:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from .errors import ConfigError
 from .layout import Layout
+from .speed import speed_settings, without_speed
 
 PQ_M = (6, 12, 24, 48, 96)
 HYBRID_PREFIX = "hybrid-"
@@ -93,7 +94,7 @@ class Family:
         """How this family's models read a (query, passage) when they rerank a run."""
         section = config[self.section]
         lengths = {k: section["encoder"][k] for k in ("query_length", "passage_length")}
-        return {**section["rerank"], **lengths}
+        return {**without_speed(section["rerank"], f"{self.section}.rerank"), **lengths}
 
 
 def _training(section: dict, method: str) -> dict:
@@ -156,7 +157,8 @@ class CrossEncoderFamily(Family):
 
     def rerank_settings(self, config):
         section = config[self.section]
-        return {**section["rerank"], "max_length": section["encoder"]["max_length"]}
+        rerank = without_speed(section["rerank"], f"{self.section}.rerank")
+        return {**rerank, "max_length": section["encoder"]["max_length"]}
 
 
 class SpladeFamily(Family):
@@ -191,6 +193,10 @@ class RerankFamily(Family):
     def settings(self, config, method):
         model = get(method.base).family
         return {**model.rerank_settings(config), "scorer": model.scorer}
+
+    def speed(self, config: dict, method: Method) -> dict:
+        """Its scoring batch sizes (not params: speed.py), from the reranking model's section."""
+        return speed_settings(config, f"{get(method.base).family.section}.rerank")
 
     def inputs(self, method: Method, layout: Layout) -> dict[str, str]:
         """The model; a bi-encoder reranks with its stored passage vectors."""

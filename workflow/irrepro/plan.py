@@ -10,9 +10,11 @@ import logging
 from pathlib import Path
 
 from . import datasets, methods, tables
+from .datasets.fingerprint import fingerprints
 from .errors import ConfigError
 from .layout import Layout
 from .metrics import parse_metric
+from .speed import without_speed
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +105,10 @@ class Plan:
     def source_files(self) -> list[str]:
         return datasets.source_files(self.spec)
 
+    def source_fingerprints(self) -> dict[str, str]:
+        """SHA-256 of each source file: a replaced file reruns the data stage whatever its mtime."""
+        return fingerprints(self.source_files())
+
     def dataset_settings(self) -> dict:
         """What the data stage reads of the dataset's entry (not which split plays which role
         in the tables, so remapping `table_splits` reruns only the tables)."""
@@ -110,7 +116,7 @@ class Plan:
 
     def bm25_index_settings(self) -> dict:
         """Scoring and tokenisation: the `bm25` section but the query batch size."""
-        return {k: v for k, v in self.config["bm25"].items() if k != "query_batch_size"}
+        return without_speed(self.config["bm25"], "bm25")
 
     def relevance_level(self, split: str) -> int:
         return datasets.relevance_level(self.spec, split)
@@ -136,12 +142,9 @@ class Plan:
         return self.config[methods.encoder_section(method)]["encoder"]
 
     def sparse_settings(self, method: str) -> dict:
-        """A SPLADE model's input lengths and batch sizes, for indexing and retrieval."""
-        section = self.config[methods.get(method).family.section]
-        return {
-            **{k: section["encoder"][k] for k in ("query_length", "passage_length")},
-            **{k: section[k] for k in ("encode_batch_size", "query_batch_size")},
-        }
+        """A SPLADE model's input lengths, for indexing and retrieval (batch sizes: speed.py)."""
+        encoder = self.config[methods.get(method).family.section]["encoder"]
+        return {k: encoder[k] for k in ("query_length", "passage_length")}
 
     def ensemble_negatives(self) -> list[str]:
         """The negatives files pooled into EnsembleDistil's (`splade.ensemble`)."""

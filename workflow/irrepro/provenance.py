@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as _dt
+import functools
+import hashlib
 import os
 import platform
 import subprocess
@@ -52,6 +54,29 @@ def git_commit(directory: str | Path) -> dict[str, str | bool]:
         return {"commit": "unknown (not a git checkout)", "dirty": False}
 
 
+LIBRARY_DIR = Path(__file__).resolve().parent
+
+
+def library_digest(directory: Path = LIBRARY_DIR) -> str:
+    """SHA-256 (16 hex digits) of the library's source files: changes with any edit to them,
+    committed or not, where the commit alone would not."""
+    digest = hashlib.sha256()
+    for path in sorted(directory.rglob("*")):
+        if path.suffix in {".py", ".yaml"} and "__pycache__" not in path.parts:
+            digest.update(str(path.relative_to(directory)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+@functools.lru_cache(maxsize=1)
+def code_version() -> dict:
+    """What wrote an artefact: library version, source digest and the checkout's commit."""
+    try:
+        version = metadata.version("irrepro")
+    except metadata.PackageNotFoundError:
+        version = "unknown"
+    return {"irrepro": version, "library": library_digest(), **git_commit(LIBRARY_DIR)}
+
+
 def hardware() -> dict:
     info = {
         "machine": platform.machine(),
@@ -93,4 +118,20 @@ def markdown_footer(record: dict) -> str:
         f"Provenance: commit `{git['commit']}`{dirty}, created {record['created']}; "
         f"{hw['cpu_count']} CPUs, {hw['memory_gb']} GB RAM, GPUs: {gpus}; {packages}. "
         "The full config is in the `.provenance.json` file beside this table."
+        + mixed_code_note(record.get("runs_written_by", {}))
+    )
+
+
+def mixed_code_note(writers: dict[str, dict | None]) -> str:
+    """A warning when the table's runs were written by different library sources."""
+    groups: dict[str, list[str]] = {}
+    for run, writer in sorted(writers.items()):
+        key = f"`{writer['library']}` (commit {writer['commit'][:12]})" if writer else "unrecorded"
+        groups.setdefault(key, []).append(run)
+    if len(groups) < 2:
+        return ""
+    parts = "; ".join(f"{key}: {', '.join(runs)}" for key, runs in groups.items())
+    return (
+        f"\n\n**The rows come from {len(groups)} versions of the library** (its source digest): "
+        f"{parts}. Rerun with `-R` on the older ones to compare like with like."
     )

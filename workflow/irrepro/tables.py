@@ -147,6 +147,7 @@ class Measurements:
     indexes: dict[tuple[str, str], dict]
     latency: dict[str, dict] = field(default_factory=dict)
     efficiency: dict[str, dict] = field(default_factory=dict)
+    run_writers: dict[str, dict | None] = field(default_factory=dict)  # "method/split" ->
 
     def value(
         self, column: Column, methods: tuple[str, ...], roles: dict[str, str | None]
@@ -194,6 +195,7 @@ def load_measurements(
         indexes={tuple(key.split("/")): _json(p) for key, p in (indexes or {}).items()},
         latency={m: _json(p) for m, p in (latency or {}).items()},
         efficiency={m: _json(p) for m, p in (efficiency or {}).items()},
+        run_writers={f"{s['method']}/{s['split']}": s.get("run_written_by") for s in summaries},
     )
 
 
@@ -336,6 +338,7 @@ def write(
     """Write one table (a paper table, or `summary`) as Markdown, CSV and provenance JSON."""
     from .provenance import markdown_footer
 
+    provenance_record = {**provenance_record, "runs_written_by": found.run_writers}
     footer = markdown_footer(provenance_record)
     if name == "summary":
         frame = summary(found.metrics, metrics, fusion_normalize)

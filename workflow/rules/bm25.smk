@@ -27,7 +27,6 @@ rule bm25_retrieve:
         trec=LAYOUT.run("bm25", "{split}", "trec"),
     params:
         depth=lambda wc: PLAN.run_depth(wc.split),
-        batch_size=config["bm25"]["query_batch_size"],
     log:
         LAYOUT.log("bm25_retrieve", "{split}"),
     benchmark:

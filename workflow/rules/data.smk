@@ -12,6 +12,7 @@ rule prepare_dataset:
     params:
         dataset=PLAN.dataset_settings(),
         splits=PLAN.splits,
+        fingerprints=PLAN.source_fingerprints(),
     log:
         LAYOUT.log("prepare_dataset"),
     benchmark:

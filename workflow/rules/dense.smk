@@ -30,7 +30,6 @@ rule encode_corpus:
         directory(LAYOUT.embeddings("{method}")),
     params:
         max_length=lambda wc: PLAN.encoder_lengths(wc.method)["passage_length"],
-        batch_size=config["dense"]["encode_batch_size"],
         shard_size=config["dense"]["shard_size"],
         work_dir=lambda wc: LAYOUT.embeddings_work(wc.method),
     wildcard_constraints:

@@ -18,7 +18,6 @@ rule table:
         roles=PLAN.roles,
         metrics=PLAN.metrics,
         fusion_normalize=config["fusion"]["normalize"],
-        config=config,
         workflow_dir=workflow.basedir,
     log:
         LAYOUT.log("table", "{table}"),

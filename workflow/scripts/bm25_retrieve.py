@@ -3,6 +3,7 @@
 from irrepro.artefacts import QUERIES, RUN, read_table, write_trec_run
 from irrepro.bm25 import BM25Index, retrieve_run
 from irrepro.logs import rule_logging
+from irrepro.speed import speed_settings
 
 with rule_logging(snakemake.log[0], snakemake.rule) as log:
     index = BM25Index(snakemake.input.index)
@@ -13,7 +14,7 @@ with rule_logging(snakemake.log[0], snakemake.rule) as log:
         snakemake.output.run,
         depth=snakemake.params.depth,
         threads=snakemake.threads,
-        batch_size=snakemake.params.batch_size,
+        batch_size=speed_settings(snakemake.config, "bm25")["query_batch_size"],
     )
     run = read_table(snakemake.output.run, RUN)
     write_trec_run(run, snakemake.output.trec, tag="irrepro-bm25")

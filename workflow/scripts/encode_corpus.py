@@ -4,6 +4,7 @@ from irrepro import runtime
 from irrepro.dense.encode import encode_corpus
 from irrepro.dense.model import BiEncoder
 from irrepro.logs import rule_logging
+from irrepro.speed import speed_settings
 
 with rule_logging(snakemake.log[0], snakemake.rule) as log:
     runtime.use_threads(snakemake.threads)
@@ -13,7 +14,7 @@ with rule_logging(snakemake.log[0], snakemake.rule) as log:
         out_dir=snakemake.output[0],
         work_dir=snakemake.params.work_dir,
         max_length=snakemake.params.max_length,
-        batch_size=snakemake.params.batch_size,
+        batch_size=speed_settings(snakemake.config, "dense")["encode_batch_size"],
         shard_size=snakemake.params.shard_size,
     )
     log.info("%s", meta)

@@ -2,7 +2,7 @@
 
 import json
 
-from irrepro.artefacts import QRELS, RUN, read_table
+from irrepro.artefacts import QRELS, RUN, read_table, written_by
 from irrepro.logs import rule_logging
 from irrepro.metrics import aggregate, evaluate
 
@@ -20,6 +20,7 @@ with rule_logging(snakemake.log[0], snakemake.rule) as log:
         "queries": len(per_query),
         "relevance_level": snakemake.params.relevance_level,
         "metrics": aggregate(per_query),
+        "run_written_by": written_by(snakemake.input.run),
     }
     with open(snakemake.output.summary, "w") as out:
         json.dump(summary, out, indent=2)

@@ -11,4 +11,5 @@ with rule_logging(snakemake.log[0], snakemake.rule):
         queries_out=dict(zip(splits, snakemake.output.queries, strict=True)),
         qrels_out=dict(zip(splits, snakemake.output.qrels, strict=True)),
         manifest_out=snakemake.output.manifest,
+        fingerprints=snakemake.params.fingerprints,
     )

@@ -2,6 +2,7 @@
 
 from irrepro import runtime
 from irrepro.logs import rule_logging
+from irrepro.speed import speed_settings
 from irrepro.splade.index import build_sparse_index
 from irrepro.splade.model import Splade
 
@@ -14,5 +15,5 @@ with rule_logging(snakemake.log[0], snakemake.rule):
         snakemake.input.corpus,
         snakemake.output[0],
         settings["passage_length"],
-        settings["encode_batch_size"],
+        speed_settings(snakemake.config, "splade")["encode_batch_size"],
     )

@@ -8,6 +8,7 @@ import numba
 from irrepro import runtime
 from irrepro.artefacts import QUERIES, RUN, read_table, write_trec_run
 from irrepro.logs import rule_logging
+from irrepro.speed import speed_settings
 from irrepro.splade.index import SparseIndex, efficiency, sparse_run
 from irrepro.splade.model import Splade
 
@@ -26,7 +27,7 @@ with rule_logging(snakemake.log[0], snakemake.rule) as log:
         snakemake.output.run,
         depth=snakemake.params.depth,
         max_length=settings["query_length"],
-        batch_size=settings["query_batch_size"],
+        batch_size=speed_settings(snakemake.config, "splade")["query_batch_size"],
     )
     seconds = time.perf_counter() - started
     figures = {

@@ -10,9 +10,8 @@ with rule_logging(snakemake.log[0], snakemake.rule):
         roles=snakemake.params.roles,
         metrics=snakemake.params.metrics,
         dataset=snakemake.params.dataset,
-        provenance_record=provenance.collect(
-            snakemake.params.config, snakemake.params.workflow_dir
-        ),
+        # the config as a record, not a param: a setting no table reads rewrites no table
+        provenance_record=provenance.collect(snakemake.config, snakemake.params.workflow_dir),
         markdown_out=snakemake.output.markdown,
         csv_out=snakemake.output.csv,
         provenance_out=snakemake.output.provenance,

@@ -1,6 +1,6 @@
 """Rule teacher_scores: the cross-encoder's scores of train queries' positives and negatives."""
 
-from irrepro import runtime
+from irrepro import methods, runtime
 from irrepro.artefacts import QUERIES, read_table
 from irrepro.cross_encoder import CrossEncoder, teacher_scores
 from irrepro.logs import rule_logging
@@ -9,6 +9,7 @@ from irrepro.train.data import Corpus
 with rule_logging(snakemake.log[0], snakemake.rule):
     runtime.use_threads(snakemake.threads)
     settings = snakemake.params.settings
+    speed = methods.RERANK.speed(snakemake.config, methods.get("bert-reranker"))
     device = runtime.device()
     teacher_scores(
         CrossEncoder.load(snakemake.input.model).to(device),
@@ -19,5 +20,7 @@ with rule_logging(snakemake.log[0], snakemake.rule):
         snakemake.output[0],
         depth=snakemake.params.depth,
         max_length=settings["max_length"],
-        batch_size=settings["batch_size"],
+        batch_size=methods.RERANK.speed(snakemake.config, methods.get("bert-reranker"))[
+            "batch_size"
+        ],
     )

@@ -11,6 +11,7 @@ import logging
 from pathlib import Path
 
 from ..errors import ConfigError
+from ..provenance import code_version
 from . import demo, irds, local
 from .writer import read_corpus_ids, write_corpus, write_qrels, write_queries
 
@@ -72,13 +73,22 @@ def relevance_level(spec: dict, split: str) -> int:
 
 
 def prepare(
-    spec: dict, corpus_out: str, queries_out: dict, qrels_out: dict, manifest_out: str
+    spec: dict,
+    corpus_out: str,
+    queries_out: dict,
+    qrels_out: dict,
+    manifest_out: str,
+    fingerprints: dict | None = None,
 ) -> dict:
-    """Convert the configured source into artefacts; returns (and writes) a manifest of counts."""
+    """Convert the configured source into artefacts; returns (and writes) a manifest of counts
+    (and of the SHA-256 of each source file, `fingerprints`)."""
     join_title = spec.get("title", "join") == "join"
     source = spec["source"]
     splits = split_names(spec)
     manifest = {"source": source, "corpus": {}, "splits": {}, "unused_files": unused_files(spec)}
+    if fingerprints:
+        manifest["files_sha256"] = fingerprints
+    manifest["written_by"] = code_version()
     sources = {}  # split -> (queries file, qrels file), named when a split turns out empty
     if source == "demo":
         world = demo.DemoWorld(demo.DemoSpec.from_config(spec))

@@ -24,6 +24,7 @@ import torch
 from .. import methods
 from ..errors import ConfigError
 from ..layout import Layout
+from ..provenance import code_version
 from .data import Corpus, TrainQueries
 from .distributed import is_main_process, world
 from .losses import Loss
@@ -151,5 +152,6 @@ def save_trained(model, train_log, out_dir: str, **details) -> None:
         "device": "cuda" if cuda else "cpu",
         "gpus": world()[1] if cuda else 0,
         "gpu_name": torch.cuda.get_device_name(0) if cuda else None,
+        "written_by": code_version(),
     }
     (Path(out_dir) / "training.json").write_text(json.dumps(cost, indent=2) + "\n")
