@@ -612,3 +612,19 @@ def test_a_first_record_whose_text_is_no_column_name_is_kept(tmp_path):
     collection = "id\tcats purr\nd1\tx\nd2\tdogs bark\n"
     spec = msmarco(tmp_path / "m", collection=collection)
     assert artefact_ids(tmp_path, spec)[1] == ["id", "d1", "d2"]
+
+
+def test_empty_documents_are_kept_and_counted_by_id_and_line(tmp_path, caplog):
+    root = tmp_path / "m"
+    spec = msmarco(root, collection="d1\tcats purr\nd2\t \nd3\t\n")
+    with caplog.at_level("WARNING"):
+        manifest = prepare(tmp_path, spec)
+    collection = root / "collection.tsv"
+    assert manifest["corpus"]["documents"] == 3
+    assert manifest["counted"] == {
+        "documents with empty text": {
+            "count": 2,
+            "examples": [f"d2 ({collection}:2)", f"d3 ({collection}:3)"],
+        }
+    }
+    assert f"2 documents with empty text: d2 ({collection}:2)" in caplog.text

@@ -35,3 +35,32 @@ def rule_logging(log_file: str | Path, rule: str = "") -> Iterator[logging.Logge
     finally:
         for handler in handlers:
             handler.flush()
+
+
+class Tally:
+    """Records kept but worth a look (empty documents, queries that found nothing): how many,
+    and the first few, for the log and for the artefact's JSON (`counted`), never dropped
+    without a word."""
+
+    EXAMPLES = 10
+
+    def __init__(self, what: str):
+        self.what = what
+        self.count = 0
+        self.examples: list[str] = []
+
+    def add(self, item: str) -> None:
+        self.count += 1
+        if len(self.examples) < self.EXAMPLES:
+            self.examples.append(item)
+
+    def record(self) -> dict:
+        """{what: {count, examples}}, for an artefact's JSON."""
+        return {self.what: {"count": self.count, "examples": self.examples}}
+
+    def report(self, logger: logging.Logger) -> dict:
+        """Warn (when any) and return the record."""
+        if self.count:
+            shown = ", ".join(self.examples[:3]) + (", ..." if self.count > 3 else "")
+            logger.warning("%d %s: %s", self.count, self.what, shown)
+        return self.record()

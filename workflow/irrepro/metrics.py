@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .errors import ConfigError
+from .logs import Tally
 
 _NAME = re.compile(r"^(MRR|RR|R|Recall|P|nDCG|NDCG|MAP|AP)(?:@(\d+))?$")
 _KINDS = {
@@ -148,6 +149,14 @@ def _ideal_dcg(qrels: pd.DataFrame, queries: pd.Index, cutoff: int | None) -> np
 
 def _safe_divide(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
     return np.divide(numerator, denominator, out=np.zeros(len(numerator)), where=denominator > 0)
+
+
+def unanswered(run: pd.DataFrame, qrels: pd.DataFrame) -> Tally:
+    """Judged queries the run returned nothing for (every metric scores them 0)."""
+    tally = Tally("judged queries with no results")
+    for query_id in sorted(set(qrels["query_id"]) - set(run["query_id"])):
+        tally.add(query_id)
+    return tally
 
 
 def evaluate(

@@ -205,7 +205,8 @@ class Plan:
                 "models": {},
                 "indexes": {},
                 "latency": {},
-                "efficiency": {},
+                "efficiency": self._efficiency_files(set(self.methods)),
+                "manifest": [self.layout.manifest()],
             }
         spec = tables.get_table(table)
         run = set(self.methods)

@@ -119,7 +119,20 @@ def markdown_footer(record: dict) -> str:
         f"{hw['cpu_count']} CPUs, {hw['memory_gb']} GB RAM, GPUs: {gpus}; {packages}. "
         "The full config is in the `.provenance.json` file beside this table."
         + mixed_code_note(record.get("runs_written_by", {}))
+        + counted_note(record.get("counted", {}))
     )
+
+
+def counted_note(counted: dict[str, dict]) -> str:
+    """What the table's sources kept but counted: empty documents, queries that found nothing."""
+    if not counted:
+        return ""
+    lines = ["", "", "Counted, not dropped:"]
+    for source, tallies in counted.items():
+        for what, tally in tallies.items():
+            shown = ", ".join(tally["examples"][:3]) + (", ..." if tally["count"] > 3 else "")
+            lines.append(f"- {source}: {tally['count']} {what} ({shown})")
+    return "\n".join(lines)
 
 
 def mixed_code_note(writers: dict[str, dict | None]) -> str:

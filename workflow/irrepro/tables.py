@@ -148,6 +148,16 @@ class Measurements:
     latency: dict[str, dict] = field(default_factory=dict)
     efficiency: dict[str, dict] = field(default_factory=dict)
     run_writers: dict[str, dict | None] = field(default_factory=dict)  # "method/split" ->
+    counted: dict[str, dict] = field(default_factory=dict)  # "data", "method/split" -> Tally's
+
+    def nonzero_counts(self) -> dict[str, dict]:
+        """What the sources counted (empty documents, queries that found nothing), where any."""
+        found = {}
+        for source, tallies in self.counted.items():
+            kept = {what: t for what, t in tallies.items() if t["count"]}
+            if kept:
+                found[source] = kept
+        return found
 
     def value(
         self, column: Column, methods: tuple[str, ...], roles: dict[str, str | None]
@@ -183,18 +193,23 @@ class Measurements:
 
 
 def load_measurements(
-    metrics=(), models=None, indexes=None, latency=None, efficiency=None
+    metrics=(), models=None, indexes=None, latency=None, efficiency=None, manifest=()
 ) -> Measurements:
     """From the evaluate rule's JSON summaries (each names its method and split), and, keyed
-    as Plan.table_sources keys them, models' training.json, indexes' stats ("model/kind") and
-    hybrids' latency measurements."""
+    as Plan.table_sources keys them, models' training.json, indexes' stats ("model/kind"),
+    hybrids' latency measurements and sparse runs' efficiency; the data manifest's counts."""
     summaries = [_json(path) for path in metrics]
+    efficiency = {m: _json(p) for m, p in (efficiency or {}).items()}
+    counted = {"data": _json(manifest[0]).get("counted", {})} if manifest else {}
+    counted |= {f"{s['method']}/{s['split']}": s.get("counted", {}) for s in summaries}
+    counted |= {f"{m} (index, dev queries)": e.get("counted", {}) for m, e in efficiency.items()}
     return Measurements(
         metrics={(s["method"], s["split"]): s["metrics"] for s in summaries},
         training={m: _json(Path(d) / "training.json") for m, d in (models or {}).items()},
         indexes={tuple(key.split("/")): _json(p) for key, p in (indexes or {}).items()},
         latency={m: _json(p) for m, p in (latency or {}).items()},
-        efficiency={m: _json(p) for m, p in (efficiency or {}).items()},
+        efficiency=efficiency,
+        counted=counted,
         run_writers={f"{s['method']}/{s['split']}": s.get("run_written_by") for s in summaries},
     )
 
@@ -338,7 +353,11 @@ def write(
     """Write one table (a paper table, or `summary`) as Markdown, CSV and provenance JSON."""
     from .provenance import markdown_footer
 
-    provenance_record = {**provenance_record, "runs_written_by": found.run_writers}
+    provenance_record = {
+        **provenance_record,
+        "runs_written_by": found.run_writers,
+        "counted": found.nonzero_counts(),
+    }
     footer = markdown_footer(provenance_record)
     if name == "summary":
         frame = summary(found.metrics, metrics, fusion_normalize)

@@ -9,7 +9,7 @@ from irrepro import runtime
 from irrepro.artefacts import QUERIES, RUN, read_table, write_trec_run
 from irrepro.logs import rule_logging
 from irrepro.speed import speed_settings
-from irrepro.splade.index import SparseIndex, efficiency, sparse_run
+from irrepro.splade.index import SparseIndex, efficiency, empty_queries, sparse_run
 from irrepro.splade.model import Splade
 
 with rule_logging(snakemake.log[0], snakemake.rule) as log:
@@ -35,6 +35,10 @@ with rule_logging(snakemake.log[0], snakemake.rule) as log:
         "index_gb": index.stats["bytes"] / 1e9,
         "ms_per_query": 1e3 * seconds / max(len(queries), 1),
         "queries": len(queries),
+        "counted": {
+            **index.stats.get("counted", {}),
+            **empty_queries(queries["query_id"], weights).report(log),
+        },
     }
     with open(snakemake.output.efficiency, "w") as out:
         json.dump(figures, out, indent=2)

@@ -11,9 +11,10 @@ import logging
 from pathlib import Path
 
 from ..errors import ConfigError
+from ..logs import Tally
 from ..provenance import code_version
 from . import demo, irds, local
-from .writer import read_corpus_ids, write_corpus, write_qrels, write_queries
+from .writer import EMPTY_DOCUMENTS, read_corpus_ids, write_corpus, write_qrels, write_queries
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +124,9 @@ def prepare(
             dataset, label = irds.load(split_ids[name]), f"ir_datasets {split_ids[name]}"
             return irds.query_records(dataset, label), list(irds.qrel_records(dataset, label))
 
-    manifest["corpus"]["documents"] = write_corpus(corpus_records, corpus_out)
+    empty = Tally(EMPTY_DOCUMENTS)
+    manifest["corpus"]["documents"] = write_corpus(corpus_records, corpus_out, empty=empty)
+    manifest["counted"] = empty.record()  # write_corpus logged it
     corpus_ids = read_corpus_ids(corpus_out)
     for name in splits:
         query_records, qrel_records = split_records(name)

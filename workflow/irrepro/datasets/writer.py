@@ -22,8 +22,10 @@ import pyarrow.parquet as pq
 
 from ..artefacts import CORPUS, QRELS, QUERIES, ParquetStreamWriter, write_table
 from ..errors import DataError
+from ..logs import Tally
 
 log = logging.getLogger(__name__)
+EMPTY_DOCUMENTS = "documents with empty text"
 
 
 class TextRecord(NamedTuple):
@@ -96,17 +98,24 @@ def _raise_first_duplicate(keys: pd.DataFrame, origins: _Origins, kind: str) -> 
     )
 
 
-def write_corpus(records: Iterable[TextRecord], path: str | Path, batch_size: int = 50_000) -> int:
-    """Stream documents to `path`; returns the number written. Empty documents are kept, counted."""
+def write_corpus(
+    records: Iterable[TextRecord],
+    path: str | Path,
+    batch_size: int = 50_000,
+    empty: Tally | None = None,
+) -> int:
+    """Stream documents to `path`; returns the number written. Empty documents are kept, and
+    counted in `empty` (id and file:line)."""
     origins = _Origins()
-    empty = 0
+    empty = empty if empty is not None else Tally(EMPTY_DOCUMENTS)
     with ParquetStreamWriter(path, CORPUS) as out:
         for batch in _batched(records, batch_size):
             ids, texts = [], []
             for record in batch:
                 ids.append(check_id(record.id, "doc_id", record.file, record.line))
                 text = normalise_text(record.text)
-                empty += not text
+                if not text:
+                    empty.add(f"{record.id} ({record.file}:{record.line})")
                 texts.append(text)
                 origins.add(record.file, record.line)
             out.write({"doc_id": ids, "text": texts})
@@ -119,8 +128,7 @@ def write_corpus(records: Iterable[TextRecord], path: str | Path, batch_size: in
     if len(ids) == 0:
         Path(path).unlink(missing_ok=True)
         raise DataError(origins.files[0] if origins.files else str(path), "the corpus is empty")
-    if empty:
-        log.warning("%d documents have empty text", empty)
+    empty.report(log)
     log.info("corpus: %d documents -> %s", len(ids), path)
     return len(ids)
 

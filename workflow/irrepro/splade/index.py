@@ -22,6 +22,7 @@ import scipy.sparse as sp
 from tqdm import tqdm
 
 from ..artefacts import RunWriter, descending_id_order
+from ..logs import Tally
 from ..model_files import staged_directory, write_json
 from ..train.data import Corpus
 from .model import Splade
@@ -57,11 +58,9 @@ def build_sparse_index(
                              "encoding passages")  # fmt: skip
     nonzeros = np.diff(documents.indptr)
     empty = np.flatnonzero(nonzeros == 0)
-    if len(empty):
-        shown = ", ".join(map(str, corpus.doc_ids[empty[:5]]))
-        log.warning(
-            "%d documents have no non-zero weight (e.g. %s): unretrievable", len(empty), shown
-        )
+    unretrievable = Tally("documents with no non-zero weight (unretrievable)")
+    for doc_id in corpus.doc_ids[empty]:
+        unretrievable.add(str(doc_id))
     postings = documents.tocsc()
     with staged_directory(out_dir) as tmp:
         np.savez(
@@ -78,6 +77,7 @@ def build_sparse_index(
             "nonzeros_per_document": float(nonzeros.mean()) if len(nonzeros) else 0.0,
             "empty_documents": int(len(empty)),
             "bytes": int((tmp / POSTINGS).stat().st_size),
+            "counted": unretrievable.report(log),
         }
         write_json(tmp / STATS, stats)
     log.info("sparse index: %s", stats)
@@ -192,6 +192,14 @@ def efficiency(index: SparseIndex, queries: sp.csr_matrix) -> dict:
         "query_nonzeros": float(queries.nnz / max(n_queries, 1)),
         "document_nonzeros": float(len(index.doc_rows) / max(n_docs, 1)),
     }
+
+
+def empty_queries(query_ids, weights: sp.csr_matrix) -> Tally:
+    """Queries whose expansion has no non-zero weight: they retrieve nothing."""
+    tally = Tally("queries with no non-zero weight (retrieve nothing)")
+    for query_id in np.asarray(query_ids)[np.diff(weights.indptr) == 0]:
+        tally.add(str(query_id))
+    return tally
 
 
 def anserini_vector(weights: sp.csr_matrix, row: int, vocabulary: list[str]) -> dict[str, int]:
