@@ -16,21 +16,24 @@ if not workflow.overwrite_configfiles:
 
 
 include: "workflow/rules/common.smk"
-include: "workflow/rules/data.smk"
-include: "workflow/rules/bm25.smk"
-include: "workflow/rules/negatives.smk"
-include: "workflow/rules/dense.smk"
-include: "workflow/rules/star.smk"
-include: "workflow/rules/adore.smk"
-include: "workflow/rules/tct.smk"
-include: "workflow/rules/rerank.smk"
-include: "workflow/rules/splade.smk"
-include: "workflow/rules/fusion.smk"
-include: "workflow/rules/evaluate.smk"
-include: "workflow/rules/tables.smk"
 
 
-rule all:
-    input:
-        PLAN.targets(),
-    default_target: True
+# A mistake found while the rules are read (a missing corpus, a bad split) is one line.
+with failures.config_errors_exit():
+    include: "workflow/rules/data.smk"
+    include: "workflow/rules/bm25.smk"
+    include: "workflow/rules/negatives.smk"
+    include: "workflow/rules/dense.smk"
+    include: "workflow/rules/star.smk"
+    include: "workflow/rules/adore.smk"
+    include: "workflow/rules/tct.smk"
+    include: "workflow/rules/rerank.smk"
+    include: "workflow/rules/splade.smk"
+    include: "workflow/rules/fusion.smk"
+    include: "workflow/rules/evaluate.smk"
+    include: "workflow/rules/tables.smk"
+
+    rule all:
+        input:
+            PLAN.targets(),
+        default_target: True

@@ -313,6 +313,21 @@ def test_a_misspelt_key_is_one_line_naming_file_line_and_key(workflow_copy):
 
 
 @pytest.mark.slow
+def test_a_mistake_found_while_reading_the_rules_is_one_line(workflow_copy, tmp_path):
+    (tmp_path / "queries.dev.tsv").write_text("q1\tcats\n")
+    (tmp_path / "qrels.dev.tsv").write_text("q1 0 d1 1\n")  # and no collection.tsv
+    dataset = {"source": "local", "format": "msmarco", "path": str(tmp_path)}
+    config = {"dataset": "mine", "datasets": {"mine": dataset}, "methods": ["bm25"]}
+    out = snakemake(
+        workflow_copy, "-n", "--configfile", write_config(workflow_copy, "nocorpus.yaml", config),
+        check=False,
+    )  # fmt: skip
+    text = out.stdout + out.stderr
+    assert out.returncode == 1 and f"irrepro: no corpus in {tmp_path}" in text
+    assert "Traceback" not in text and 'File "' not in text
+
+
+@pytest.mark.slow
 def test_bad_input_is_said_once_at_the_end_naming_file_and_line(workflow_copy, tmp_path):
     data = tmp_path / "mine"
     data.mkdir()
