@@ -374,3 +374,25 @@ def test_a_source_replaced_by_an_older_file_reruns_the_data_stage(workflow_copy,
 
     assert "Nothing to be done" in replace_with("q1 0 d1 1\n")  # the same bytes
     assert "prepare_dataset" in replace_with("q1 0 d2 1\n")
+
+
+@pytest.mark.slow
+def test_a_job_asking_more_than_the_machine_has_runs_scaled_down_not_waiting(
+    workflow_copy, tmp_path
+):
+    """Locally Snakemake caps a job's threads and resources at what was given: never a hang."""
+    data = tmp_path / "big-ask"
+    data.mkdir()
+    (data / "collection.tsv").write_text("d1\tcats\nd2\tdogs\n")
+    (data / "queries.dev.tsv").write_text("q1\tcats\n")
+    (data / "qrels.dev.tsv").write_text("q1 0 d1 1\n")
+    dataset = {"source": "local", "format": "msmarco", "path": str(data)}
+    config = {"dataset": "big", "datasets": {"big": dataset}, "methods": ["bm25"]}
+    out = snakemake(
+        workflow_copy, "results/big/data/manifest.json",
+        "--resources", "mem_mb=100", "gpu=0",
+        "--set-resources", "prepare_dataset:mem_mb=1000000", "prepare_dataset:gpu=4",
+        "--set-threads", "prepare_dataset=512",
+        "--configfile", write_config(workflow_copy, "big.yaml", config),
+    )  # fmt: skip
+    assert "mem_mb=100" in out.stdout + out.stderr
