@@ -225,6 +225,8 @@ def test_training_inputs_come_from_the_registry():
     assert plan.ensemble_negatives()[1] == "results/demo/negatives/star.parquet"
     assert "teacher_depth" not in plan.training("splade-max")
     assert plan.training("splade-released")["encoder"]["backbone"] == "splade-tiny"
+    selfdistil = plan.training("splade-released-selfdistil")["encoder"]["backbone"]
+    assert selfdistil == "naver/splade-cocondenser-selfdistil"  # the schema's default
     assert plan.rerank_settings("bert-reranker")["scorer"] == "cross-encoder"
     assert plan.rerank_inputs("colbert") == {"model": "results/demo/models/colbert"}
     assert plan.rerank_inputs("tct-rerank")["embeddings"] == "results/demo/embeddings/tct"

@@ -177,12 +177,19 @@ class SpladeFamily(Family):
 
 
 class ReleasedSpladeFamily(Family):
-    """A released SPLADE checkpoint (`splade.released`), evaluated without training."""
+    """Released SPLADE checkpoints evaluated without training, each row's from its config key:
+    `splade.released` (the paper's EnsembleDistil) and `splade.released_selfdistil`."""
+
+    checkpoint_keys = {
+        "splade-released": "released",
+        "splade-released-selfdistil": "released_selfdistil",
+    }
 
     def settings(self, config, method):
         section = config[self.section]
+        checkpoint = section[self.checkpoint_keys[method.name]]
         return {
-            "encoder": {**section["encoder"], "backbone": section["released"]},
+            "encoder": {**section["encoder"], "backbone": checkpoint},
             "training": section["train"],
         }
 
@@ -275,6 +282,9 @@ _ALL = [
         )
     ),
     Method("splade-released", "Released SPLADE", SPLADE_RELEASED, SPLADE_RUN),
+    Method(
+        "splade-released-selfdistil", "Released SPLADE (SelfDistil)", SPLADE_RELEASED, SPLADE_RUN
+    ),
 ]
 
 

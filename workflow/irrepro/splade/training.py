@@ -94,7 +94,7 @@ def splade_job(data: TrainData) -> Job:
 
 
 def released_job(data: TrainData) -> Job:
-    """A released checkpoint (the `splade-released` row), saved as it is."""
+    """A released checkpoint (the `splade-released*` rows), saved as it is."""
     spec = SpladeSpec(**data.settings["encoder"])
     model = Splade.from_backbone(spec.backbone, data.train.seed)
     loss = loss_class(SPLADE_LOSSES, data.loss_name() or "inbatch-nll", data.method.name)
