@@ -312,16 +312,25 @@ def test_a_misspelt_key_is_one_line_naming_file_line_and_key(workflow_copy):
     assert len(text.splitlines()) <= 2  # the profile's notice and the message
 
 
+def local_bm25(workdir: Path, folder: Path, name: str, **files: str | None) -> str:
+    """An MS MARCO-layout folder (a file given as None is left out) and a config of BM25 on it,
+    whose artefacts go to results/<name>/; returns the config's path."""
+    texts = {"collection": "d1\tcats\nd2\tdogs\n", "queries": "q1\tcats\n", "qrels": "q1 0 d1 1\n"}
+    folder.mkdir(exist_ok=True)
+    for kind, text in {**texts, **files}.items():
+        if text is not None:
+            (folder / ("collection.tsv" if kind == "collection" else f"{kind}.dev.tsv")).write_text(
+                text
+            )
+    dataset = {"source": "local", "format": "msmarco", "path": str(folder)}
+    config = {"dataset": name, "datasets": {name: dataset}, "methods": ["bm25"]}
+    return write_config(workdir, f"{name}.yaml", config)
+
+
 @pytest.mark.slow
 def test_a_mistake_found_while_reading_the_rules_is_one_line(workflow_copy, tmp_path):
-    (tmp_path / "queries.dev.tsv").write_text("q1\tcats\n")
-    (tmp_path / "qrels.dev.tsv").write_text("q1 0 d1 1\n")  # and no collection.tsv
-    dataset = {"source": "local", "format": "msmarco", "path": str(tmp_path)}
-    config = {"dataset": "mine", "datasets": {"mine": dataset}, "methods": ["bm25"]}
-    out = snakemake(
-        workflow_copy, "-n", "--configfile", write_config(workflow_copy, "nocorpus.yaml", config),
-        check=False,
-    )  # fmt: skip
+    mine = local_bm25(workflow_copy, tmp_path, "nocorpus", collection=None)
+    out = snakemake(workflow_copy, "-n", "--configfile", mine, check=False)
     text = out.stdout + out.stderr
     assert out.returncode == 1 and f"irrepro: no corpus in {tmp_path}" in text
     assert "Traceback" not in text and 'File "' not in text
@@ -329,17 +338,11 @@ def test_a_mistake_found_while_reading_the_rules_is_one_line(workflow_copy, tmp_
 
 @pytest.mark.slow
 def test_bad_input_is_said_once_at_the_end_naming_file_and_line(workflow_copy, tmp_path):
-    data = tmp_path / "mine"
-    data.mkdir()
-    (data / "collection.tsv").write_text("d1\tcats\nd2\tdogs\nd1\tfish\n")
-    (data / "queries.dev.tsv").write_text("q1\tcats\n")
-    (data / "qrels.dev.tsv").write_text("q1 0 d1 1\n")
-    dataset = {"source": "local", "format": "msmarco", "path": str(data)}
-    config = {"dataset": "mine", "datasets": {"mine": dataset}, "methods": ["bm25"]}
-    mine = write_config(workflow_copy, "mine.yaml", config)
+    collection = "d1\tcats\nd2\tdogs\nd1\tfish\n"
+    mine = local_bm25(workflow_copy, tmp_path / "mine", "mine", collection=collection)
     target = "results/mine/data/manifest.json"
     out = snakemake(workflow_copy, target, "--configfile", mine, check=False)
-    message = f"{data / 'collection.tsv'}:3: duplicate doc_id 'd1'"
+    message = f"{tmp_path / 'mine' / 'collection.tsv'}:3: duplicate doc_id 'd1'"
     assert out.returncode == 1
     assert (out.stdout + out.stderr).count(message) == 1
     assert out.stderr.index(message) > out.stderr.index("Exiting because a job execution failed")
@@ -349,14 +352,8 @@ def test_bad_input_is_said_once_at_the_end_naming_file_and_line(workflow_copy, t
 @pytest.mark.slow
 def test_a_source_replaced_by_an_older_file_reruns_the_data_stage(workflow_copy, tmp_path):
     data = tmp_path / "old-mtime"
-    data.mkdir()
-    (data / "collection.tsv").write_text("d1\tcats purr\nd2\tdogs bark\n")
-    (data / "queries.dev.tsv").write_text("q1\tcats\n")
+    mine = local_bm25(workflow_copy, data, "old")
     qrels = data / "qrels.dev.tsv"
-    qrels.write_text("q1 0 d1 1\n")
-    dataset = {"source": "local", "format": "msmarco", "path": str(data)}
-    config = {"dataset": "old", "datasets": {"old": dataset}, "methods": ["bm25"]}
-    mine = write_config(workflow_copy, "old.yaml", config)
     target = "results/old/data/manifest.json"
     snakemake(workflow_copy, target, "--configfile", mine)
     manifest = json.loads((workflow_copy / target).read_text())
@@ -381,18 +378,12 @@ def test_a_job_asking_more_than_the_machine_has_runs_scaled_down_not_waiting(
     workflow_copy, tmp_path
 ):
     """Locally Snakemake caps a job's threads and resources at what was given: never a hang."""
-    data = tmp_path / "big-ask"
-    data.mkdir()
-    (data / "collection.tsv").write_text("d1\tcats\nd2\tdogs\n")
-    (data / "queries.dev.tsv").write_text("q1\tcats\n")
-    (data / "qrels.dev.tsv").write_text("q1 0 d1 1\n")
-    dataset = {"source": "local", "format": "msmarco", "path": str(data)}
-    config = {"dataset": "big", "datasets": {"big": dataset}, "methods": ["bm25"]}
+    mine = local_bm25(workflow_copy, tmp_path / "big-ask", "big")
     out = snakemake(
         workflow_copy, "results/big/data/manifest.json",
         "--resources", "mem_mb=100", "gpu=0",
         "--set-resources", "prepare_dataset:mem_mb=1000000", "prepare_dataset:gpu=4",
         "--set-threads", "prepare_dataset=512",
-        "--configfile", write_config(workflow_copy, "big.yaml", config),
+        "--configfile", mine,
     )  # fmt: skip
     assert "mem_mb=100" in out.stdout + out.stderr
