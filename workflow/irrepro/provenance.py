@@ -7,6 +7,7 @@ import functools
 import hashlib
 import os
 import platform
+import re
 import subprocess
 from importlib import metadata
 from pathlib import Path
@@ -135,11 +136,17 @@ def counted_note(counted: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
+def _short_commit(commit: str) -> str:
+    return f"commit {commit[:12]}" if re.fullmatch(r"[0-9a-f]{40}", commit) else "no git commit"
+
+
 def mixed_code_note(writers: dict[str, dict | None]) -> str:
     """A warning when the table's runs were written by different library sources."""
     groups: dict[str, list[str]] = {}
     for run, writer in sorted(writers.items()):
-        key = f"`{writer['library']}` (commit {writer['commit'][:12]})" if writer else "unrecorded"
+        key = "unrecorded"
+        if writer:
+            key = f"`{writer['library']}` ({_short_commit(writer['commit'])})"
         groups.setdefault(key, []).append(run)
     if len(groups) < 2:
         return ""
