@@ -105,3 +105,8 @@ def test_a_rerun_clears_the_error_and_old_errors_are_not_reported(tmp_path, capf
     with rule_logging(log_file, "bm25_index"):
         logging.getLogger("x").info("ok")
     assert not failures.error_file(log_file).exists()
+
+
+def test_a_list_where_a_mapping_was_expected_is_still_one_line(tmp_path):
+    message = refusal(tmp_path, DATASET + "bm25: [k1]\n")
+    assert message == f"{tmp_path / 'config0.yaml'}:4: bm25: ['k1'] is not of type 'object'"

@@ -90,7 +90,7 @@ def yaml_line(config_file: Path, path: list) -> int | None:
                 return None
             key, node = match[0]
             line = key.start_mark.line + 1
-        elif isinstance(node, yaml.SequenceNode) and 0 <= int(part) < len(node.value):
+        elif isinstance(node, yaml.SequenceNode) and part in range(len(node.value)):
             node = node.value[part]
             line = node.start_mark.line + 1
         else:
