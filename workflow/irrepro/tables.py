@@ -147,8 +147,10 @@ class Measurements:
     indexes: dict[tuple[str, str], dict]
     latency: dict[str, dict] = field(default_factory=dict)
     efficiency: dict[str, dict] = field(default_factory=dict)
-    run_writers: dict[str, dict | None] = field(default_factory=dict)  # "method/split" ->
-    counted: dict[str, dict] = field(default_factory=dict)  # "data", "method/split" -> Tally's
+    # "method/split" -> its run's provenance.code_version() (None: written before it existed)
+    run_writers: dict[str, dict | None] = field(default_factory=dict)
+    # "data", "method/split", ... -> what that source counted (logs.Tally records)
+    counted: dict[str, dict] = field(default_factory=dict)
 
     def nonzero_counts(self) -> dict[str, dict]:
         """What the sources counted (empty documents, queries that found nothing), where any."""
