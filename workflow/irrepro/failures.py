@@ -36,6 +36,19 @@ def config_errors_exit() -> Iterator[None]:
         sys.exit(f"irrepro: {exc}")
 
 
+def validate_config(config: dict, schema_file: str | Path, config_files: list) -> None:
+    """Snakemake's validation, which fills in the schema's defaults; where it refuses the
+    config, a ConfigError naming `file:line: key` instead of its schema dump."""
+    from snakemake.exceptions import WorkflowError
+    from snakemake.utils import validate
+
+    try:
+        validate(config, str(schema_file))
+    except WorkflowError:
+        check_config(config, schema_file, config_files)
+        raise  # the two validators disagree: Snakemake's message is all there is
+
+
 def check_config(config: dict, schema_file: str | Path, config_files: list) -> None:
     """Raise ConfigError naming `file:line: key` of the first value the schema refuses."""
     import jsonschema  # only at parse time, not in every job
@@ -109,9 +122,9 @@ def clear_failure(log_file: str | Path) -> None:
 def report_failed_jobs(logs_dir: str | Path, since: float) -> None:
     """Print each job's error line written since `since` (the workflow's start), last."""
     found = sorted(
-        (path.stat().st_mtime, path)
+        (mtime, path)
         for path in Path(logs_dir).rglob(f"*{ERROR_SUFFIX}")
-        if path.stat().st_mtime >= since
+        if (mtime := path.stat().st_mtime) >= since
     )
     if not found:
         return

@@ -49,6 +49,13 @@ class Tally:
         self.count = 0
         self.examples: list[str] = []
 
+    @classmethod
+    def of(cls, what: str, items) -> Tally:
+        tally = cls(what)
+        for item in items:
+            tally.add(str(item))
+        return tally
+
     def add(self, item: str) -> None:
         self.count += 1
         if len(self.examples) < self.EXAMPLES:
@@ -61,6 +68,10 @@ class Tally:
     def report(self, logger: logging.Logger) -> dict:
         """Warn (when any) and return the record."""
         if self.count:
-            shown = ", ".join(self.examples[:3]) + (", ..." if self.count > 3 else "")
-            logger.warning("%d %s: %s", self.count, self.what, shown)
+            logger.warning("%d %s: %s", self.count, self.what, shown(self.count, self.examples))
         return self.record()
+
+
+def shown(count: int, examples: list[str]) -> str:
+    """The first three examples of `count`, for a one-line warning."""
+    return ", ".join(examples[:3]) + (", ..." if count > 3 else "")

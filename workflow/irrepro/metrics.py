@@ -153,10 +153,8 @@ def _safe_divide(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
 
 def unanswered(run: pd.DataFrame, qrels: pd.DataFrame) -> Tally:
     """Judged queries the run returned nothing for (every metric scores them 0)."""
-    tally = Tally("judged queries with no results")
-    for query_id in sorted(set(qrels["query_id"]) - set(run["query_id"])):
-        tally.add(query_id)
-    return tally
+    missing = sorted(set(qrels["query_id"]) - set(run["query_id"]))
+    return Tally.of("judged queries with no results", missing)
 
 
 def evaluate(

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import psutil
 
+from .logs import shown
+
 PACKAGES = (
     "irrepro",
     "snakemake",
@@ -131,8 +133,8 @@ def counted_note(counted: dict[str, dict]) -> str:
     lines = ["", "", "Counted, not dropped:"]
     for source, tallies in counted.items():
         for what, tally in tallies.items():
-            shown = ", ".join(tally["examples"][:3]) + (", ..." if tally["count"] > 3 else "")
-            lines.append(f"- {source}: {tally['count']} {what} ({shown})")
+            examples = shown(tally["count"], tally["examples"])
+            lines.append(f"- {source}: {tally['count']} {what} ({examples})")
     return "\n".join(lines)
 
 

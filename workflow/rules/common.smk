@@ -15,8 +15,6 @@ os.environ.update(
     PYTHONPATH=os.pathsep.join(p for p in (LIBRARY_DIR, os.getenv("PYTHONPATH")) if p)
 )
 
-from snakemake.utils import validate
-
 from irrepro import failures, methods
 from irrepro.plan import Plan
 
@@ -24,8 +22,7 @@ SCHEMA = "../schemas/config.schema.yaml"
 STARTED = failures.workflow_start()
 
 with failures.config_errors_exit():  # a config mistake is one line naming file, line and key
-    failures.check_config(config, Path(workflow.current_basedir, SCHEMA), workflow.configfiles)
-    validate(config, SCHEMA)  # fills in the schema's defaults
+    failures.validate_config(config, Path(workflow.current_basedir, SCHEMA), workflow.configfiles)
     PLAN = Plan(config)
 LAYOUT = PLAN.layout
 CPU_ENV = "../../envs/cpu.yaml"

@@ -58,9 +58,8 @@ def build_sparse_index(
                              "encoding passages")  # fmt: skip
     nonzeros = np.diff(documents.indptr)
     empty = np.flatnonzero(nonzeros == 0)
-    unretrievable = Tally("documents with no non-zero weight (unretrievable)")
-    for doc_id in corpus.doc_ids[empty]:
-        unretrievable.add(str(doc_id))
+    what = "documents with no non-zero weight (unretrievable)"
+    unretrievable = Tally.of(what, corpus.doc_ids[empty])
     postings = documents.tocsc()
     with staged_directory(out_dir) as tmp:
         np.savez(
@@ -196,10 +195,8 @@ def efficiency(index: SparseIndex, queries: sp.csr_matrix) -> dict:
 
 def empty_queries(query_ids, weights: sp.csr_matrix) -> Tally:
     """Queries whose expansion has no non-zero weight: they retrieve nothing."""
-    tally = Tally("queries with no non-zero weight (retrieve nothing)")
-    for query_id in np.asarray(query_ids)[np.diff(weights.indptr) == 0]:
-        tally.add(str(query_id))
-    return tally
+    empty = np.asarray(query_ids)[np.diff(weights.indptr) == 0]
+    return Tally.of("queries with no non-zero weight (retrieve nothing)", empty)
 
 
 def anserini_vector(weights: sp.csr_matrix, row: int, vocabulary: list[str]) -> dict[str, int]:
