@@ -25,6 +25,7 @@ with failures.config_errors_exit():
     include: "workflow/rules/negatives.smk"
     include: "workflow/rules/dense.smk"
     include: "workflow/rules/star.smk"
+    include: "workflow/rules/ance.smk"
     include: "workflow/rules/adore.smk"
     include: "workflow/rules/tct.smk"
     include: "workflow/rules/rerank.smk"

@@ -110,6 +110,15 @@ class DenseFamily(Family):
         return {"encoder": section["encoder"], "training": _training(section, method.name)}
 
 
+class AnceFamily(DenseFamily):
+    """ANCE: a warm-up model trained on negatives it re-mines from its own index as it trains
+    (its corpus encodings are sharded as encode_corpus's)."""
+
+    def settings(self, config, method):
+        shards = {"shard_size": config[self.section]["shard_size"]}
+        return {**super().settings(config, method), **shards}
+
+
 class AdoreFamily(Family):
     """ADORE: a query encoder trained against its base model's fixed index."""
 
@@ -216,6 +225,7 @@ class RerankFamily(Family):
 BM25 = Family("bm25", "bm25")
 WARMUP = DenseFamily("warm-up", "dense", "irrepro.dense.training:biencoder_job")
 STAR = DenseFamily("star", "dense", WARMUP.recipe)
+ANCE = AnceFamily("ance", "dense", "irrepro.dense.ance:ance_job")
 ADORE = AdoreFamily("adore", "dense", "irrepro.dense.adore:adore_job")
 COLBERT = ColbertFamily("colbert", "tct", "irrepro.tct.training:colbert_job", scorer="maxsim")
 TCT_STUDENTS = TctStudentFamily(
@@ -231,8 +241,8 @@ SPLADE = SpladeFamily("splade", "splade", "irrepro.splade.training:splade_job")
 SPLADE_RELEASED = ReleasedSpladeFamily(
     "splade-released", "splade", "irrepro.splade.training:released_job"
 )
-FAMILIES = (BM25, WARMUP, STAR, ADORE, COLBERT, TCT_STUDENTS, RERANK, FUSION, CROSS_ENCODER,
-            SPLADE, SPLADE_RELEASED)  # fmt: skip
+FAMILIES = (BM25, WARMUP, STAR, ANCE, ADORE, COLBERT, TCT_STUDENTS, RERANK, FUSION,
+            CROSS_ENCODER, SPLADE, SPLADE_RELEASED)  # fmt: skip
 ENSEMBLE = "ensemble"  # negatives pooled from several runs (splade.ensemble): EnsembleDistil's
 
 _ALL = [
@@ -242,6 +252,7 @@ _ALL = [
     Method("randneg", "Rand Neg", WARMUP, DENSE_RUN, loss="sampled-negatives"),
     Method("bm25neg", "BM25 Neg", WARMUP, DENSE_RUN, loss="sampled-negatives", negatives="bm25"),
     Method("star", "STAR", STAR, DENSE_RUN, loss="star", init="bm25neg", negatives="bm25neg"),
+    Method("ance", "ANCE", ANCE, DENSE_RUN, loss="ance", init="bm25neg"),
     Method(
         "bert-reranker",
         "BERT reranker",
@@ -316,7 +327,9 @@ def _register(methods) -> None:
     METHODS.update((method.name, method) for method in methods)
 
 
-_register(_adore(METHODS[base]) for base in names(family=WARMUP) + names(family=STAR))
+_register(
+    _adore(METHODS[base]) for base in names(family=WARMUP) + names(family=STAR) + names(family=ANCE)
+)
 _register(_adore(METHODS["bm25neg"], f"pq{m}") for m in PQ_M)  # Table 5: BM25 Neg's index
 _register(_reranker(METHODS[name]) for name in names(family=TCT_STUDENTS))
 

@@ -25,9 +25,9 @@ def _section(config: dict, where: str) -> dict:
 
 
 def speed_settings(config: dict, where: str) -> dict:
-    """The speed-only keys of config section `where` (e.g. "tct.rerank")."""
+    """The speed-only keys of config section `where` (e.g. "tct.rerank"); {} if it has none."""
     section = _section(config, where)
-    return {key: section[key] for key in SPEED_ONLY[where] if key in section}
+    return {key: section[key] for key in SPEED_ONLY.get(where, ()) if key in section}
 
 
 def without_speed(settings: dict, where: str) -> dict:

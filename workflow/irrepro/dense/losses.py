@@ -6,6 +6,8 @@ which (positive, negative) pairs enter it:
 - Rand Neg / BM25 Neg: each query against every sampled negative in the batch;
 - STAR: both at once (the batch's positives reused as random negatives, plus the static hard
   negatives), one mean over all pairs;
+- ANCE: each query against its own negatives only (microsoft/ANCE's NLL of the positive
+  against one negative, -log softmax([s_pos, s_neg])[0], which is this loss);
 - ADORE: the query's current top-k from the index, pairs weighted by |ΔMRR| (the retrieval
   inside each step is irrepro.dense.adore's AdoreLoss).
 Pairs whose "negative" is in fact a positive of the query are masked out.
@@ -56,7 +58,18 @@ class StarLoss(Loss):
         return loss, {}
 
 
-BIENCODER_LOSSES = (InBatchLoss, SampledNegativesLoss, StarLoss)
+class AnceLoss(Loss):
+    """ANCE: each query against its own negatives (drawn from the current model's top-k)."""
+
+    name = "ance"
+
+    def __call__(self, model, batch, step):
+        queries, positives = model(**batch["queries"]), model(**batch["positives"])
+        negatives = model(**batch["negatives"])
+        return own_negatives_loss(queries, positives, negatives, batch["negative_is_positive"]), {}
+
+
+BIENCODER_LOSSES = (InBatchLoss, SampledNegativesLoss, StarLoss, AnceLoss)
 
 
 def inbatch_loss(queries: torch.Tensor, passages: torch.Tensor, positive_mask: torch.Tensor):
@@ -88,6 +101,22 @@ def star_loss(
     negatives = torch.cat([inbatch, queries @ hard_negatives.T], dim=1)
     mask = torch.cat([~positive_mask, ~hard_is_positive], dim=1)
     return pairwise_loss(inbatch.diagonal(), negatives, mask)
+
+
+def own_negatives_loss(
+    queries: torch.Tensor,
+    positives: torch.Tensor,
+    negatives: torch.Tensor,
+    negative_is_positive: torch.Tensor,
+) -> torch.Tensor:
+    """ANCE: query b against its own n negatives, rows b*n .. b*n+n-1 of `negatives` (B*n, d);
+    negative_is_positive (B, B*n) as for the sampled-negatives loss."""
+    batch = len(queries)
+    own = negatives.view(batch, -1, negatives.shape[-1])
+    rows = torch.arange(batch, device=queries.device)
+    own_is_positive = negative_is_positive.view(batch, batch, -1)[rows, rows]
+    scores = torch.einsum("bd,bnd->bn", queries, own)
+    return pairwise_loss((queries * positives).sum(-1), scores, ~own_is_positive)
 
 
 def reciprocal_rank_gains(length: int, cutoff: int | None, device=None) -> torch.Tensor:

@@ -42,6 +42,8 @@ RECIPE_KEYS = (
     "flops_document",
     "flops_ramp",
     "query_regularizer",
+    "refresh_every",
+    "keep_indexes",
 )
 
 
@@ -55,6 +57,9 @@ class TrainData:
     inputs: dict[str, str]  # the training rule's input files by name
     corpus: Corpus
     queries: TrainQueries
+    work_dir: str = ""  # the job's checkpoint folder: what a recipe writes while it trains
+    fingerprint: str = ""  # identifies the job (and what it wrote) across a kill and resume
+    speed: dict = field(default_factory=dict)  # its section's speed-only settings (speed.py)
 
     @property
     def section(self) -> dict:
@@ -75,12 +80,20 @@ class Job:
     batches: Callable
     details: dict = field(default_factory=dict)
     pretrained: bool = False  # a released model used as it is: saved, not trained
+    report: Callable[[], dict] | None = None  # more of training.json, known once trained
 
 
 def train_method(
-    method: str, *, inputs: dict, settings: dict, out_dir: str, checkpoint_dir: str
+    method: str,
+    *,
+    inputs: dict,
+    settings: dict,
+    out_dir: str,
+    checkpoint_dir: str,
+    speed: dict | None = None,
 ) -> None:
-    """Train `method` (any trained method of the registry) and save it to out_dir."""
+    """Train `method` (any trained method of the registry) and save it to out_dir. `speed`:
+    settings that change how fast, not what (irrepro.speed), kept out of the fingerprint."""
     record = methods.get(method)
     missing = sorted(set(record.family.train_inputs(record, Layout("."))) - set(inputs))
     if missing:
@@ -88,7 +101,10 @@ def train_method(
     corpus = Corpus(inputs["corpus"])
     queries = TrainQueries(inputs["queries"], inputs["qrels"], corpus)
     train = settings_for(settings["training"], len(queries))
-    data = TrainData(record, settings, train, inputs, corpus, queries)
+    key = fingerprint(method=method, settings=settings, inputs=input_signature(*inputs.values()))
+    data = TrainData(
+        record, settings, train, inputs, corpus, queries, checkpoint_dir, key, speed or {}
+    )
     job = recipe(record)(data)
     log.info(
         "%s: %d train queries, %d passages, %d steps of %d, loss %s",
@@ -101,11 +117,12 @@ def train_method(
             save_trained(job.model, empty, out_dir, settings=train, method=method, pretrained=True,
                          **job.details)  # fmt: skip
         return
-    key = fingerprint(method=method, settings=settings, inputs=input_signature(*inputs.values()))
     trainer = Trainer(job.model, job.loss, job.batches, train, checkpoint_dir, fingerprint=key)
     train_log = trainer.train()
     if is_main_process():
         details = {"method": method, "loss": job.loss.name, **job.details}
+        if job.report is not None:
+            details.update(job.report())
         save_trained(job.model, train_log, out_dir, settings=train, **details)
         trainer.clear_checkpoint()
 
