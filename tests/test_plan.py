@@ -129,6 +129,7 @@ def test_msmarco_config_plans_every_method_and_dl19():
     cost = plan.table_inputs("training_cost")
     assert cost["models"] == [
         "results/msmarco-passage/models/adore-star",
+        "results/msmarco-passage/models/ance",
         "results/msmarco-passage/models/star",
     ]
     pq = plan.table_inputs("adore_pq")
@@ -228,7 +229,11 @@ def test_training_inputs_come_from_the_registry():
     selfdistil = plan.training("splade-released-selfdistil")["encoder"]["backbone"]
     assert selfdistil == "naver/splade-cocondenser-selfdistil"  # the schema's default
     assert plan.rerank_settings("bert-reranker")["scorer"] == "cross-encoder"
-    assert plan.rerank_inputs("colbert") == {"model": "results/demo/models/colbert"}
+    assert plan.rerank_inputs("colbert-rerank") == {"model": "results/demo/models/colbert"}
+    assert plan.rerank_settings("colbert-rerank")["scorer"] == "maxsim"
+    assert plan.train_inputs("ance") == {**base, "init": "results/demo/models/bm25neg"}
+    assert plan.training("ance")["training"]["refresh_every"] == 20
+    assert plan.colbert_search_settings() == {"query_length": 16, "k_per_token": 1024, "nprobe": 10}
     assert plan.rerank_inputs("tct-rerank")["embeddings"] == "results/demo/embeddings/tct"
     with pytest.raises(ConfigError, match="bm25 is not trained"):
         plan.training("bm25")

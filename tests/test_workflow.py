@@ -18,15 +18,18 @@ SMALL_DEMO = {
     "datasets": {"demo": {"n_passages": 300, "n_train": 60, "n_dev": 20, "n_test": 6}},
     # every rule of the dense and TCT stages once, on a tiny random BERT, in a few steps
     "methods": [
-        *("bm25", "inbatch", "bm25neg", "star", "adore-star", "adore-bm25neg-pq6"),
-        *("colbert", "tct", "tct-rerank", "hybrid-tct-bm25"),
+        *("bm25", "inbatch", "bm25neg", "star", "adore-star", "adore-bm25neg-pq6", "ance"),
+        *("colbert", "colbert-rerank", "tct", "tct-rerank", "hybrid-tct-bm25"),
         *("bert-reranker", "splade-max", "distilsplade", "splade-ensembledistil"),
         *("splade-selfdistil", "splade-released", "hybrid-tct-splade-max"),
     ],
     "dense": {
         "encoder": {"backbone": "tiny", "query_length": 12, "passage_length": 24},
         "train": {"steps": 2, "batch_size": 8, "checkpoint_every": 0, "log_every": 1},
-        "methods": {"adore": {"epochs": 0.2, "batch_size": 8, "depth": 20, "metric_cut": 20}},
+        "methods": {
+            "adore": {"epochs": 0.2, "batch_size": 8, "depth": 20, "metric_cut": 20},
+            "ance": {"steps": 2, "batch_size": 8, "refresh_every": 1, "checkpoint_every": 0},
+        },
     },
     "tct": {
         "encoder": {"backbone": "tiny", "query_length": 8, "passage_length": 24, "dim": 16},
@@ -121,8 +124,13 @@ def test_demo_dag_runs_end_to_end(workflow_copy, small_demo):
     assert "| ADORE+STAR | 0 | 4 |" in cost  # no GPU here
     assert (results / "models" / "star" / "config.json").exists()
     tct = (results / "tables" / "tct_colbert.md").read_text()
-    for row in ("BM25", "TCT", "ColBERT (reranks BM25)", "TCT + BM25"):
+    for row in ("BM25", "TCT", "ColBERT", "ColBERT (reranks BM25)", "TCT + BM25"):
         assert f"| {row} | 0." in tct, row
+    assert "| ANCE | 0." in star and "| ANCE | 0 | 4 |" in cost
+    ance = json.loads((results / "models" / "ance" / "training.json").read_text())
+    assert [r["step"] for r in ance["refreshes"]] == [0, 1]
+    timing = json.loads((results / "runs" / "colbert" / "dev.timing.json").read_text())
+    assert timing["candidates_per_query"] > 0
     assert "| PoolAvg | not run |" in tct
     assert "| in-batch KD | 0." in (results / "tables" / "tct_ablation.md").read_text()
     alpha = json.loads((results / "fusion" / "tct-bm25" / "alpha.json").read_text())

@@ -12,6 +12,7 @@ method that trains the head then also trains the embeddings.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import logging
@@ -122,3 +123,14 @@ def report_tied_output(model, source: str) -> None:
         log.info("%s: the masked-LM output layer is tied to the input embeddings", source)
     else:
         log.info("%s: the masked-LM output layer has weights of its own", source)
+
+
+def weights_fingerprint(module: torch.nn.Module, settings: dict) -> str:
+    """Hash of a model's settings and every tensor of its state: what decides its outputs."""
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(json.dumps(settings, sort_keys=True, default=str).encode())
+    for name, tensor in module.state_dict().items():
+        tensor = tensor.detach().cpu().contiguous()
+        digest.update(f"{name}:{tensor.dtype}:{tuple(tensor.shape)}".encode())
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy())
+    return digest.hexdigest()

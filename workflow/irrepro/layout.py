@@ -70,6 +70,20 @@ class Layout:
     def index_stats(self, method: str, kind: str) -> str:
         return self.index(method, kind, "json")
 
+    def token_vectors(self, model: str) -> str:
+        """A ColBERT model's passage token vectors (end-to-end retrieval)."""
+        return self._path("token_vectors", model)
+
+    def token_vectors_work(self, model: str) -> str:
+        return self._path("work", "token_vectors", model)
+
+    def token_index(self, model: str, kind: str, ext: str = "faiss") -> str:
+        return self._path("index", model, f"tokens-{kind}.{ext}")
+
+    def retrieval_timing(self, method: str, split: str) -> str:
+        """Where an end-to-end ColBERT run's time went (candidates, MaxSim) and candidates."""
+        return self._path("runs", method, f"{split}.timing.json")
+
     def sparse_index(self, method: str) -> str:
         return self._path("index", method)
 

@@ -29,6 +29,7 @@ RERANK_SUFFIX = "-rerank"
 # How a method's runs are made, i.e. which rule writes runs/<method>/<split>.parquet.
 BM25_RUN, DENSE_RUN, RERANK_RUN, FUSION_RUN = "bm25", "dense", "rerank", "fusion"
 SPLADE_RUN = "splade"
+COLBERT_RUN = "colbert"  # end to end: a token index, candidates, exact MaxSim
 SPARSE_KINDS = (BM25_RUN, SPLADE_RUN)  # runs that can be the sparse side of a hybrid
 
 
@@ -263,15 +264,7 @@ _ALL = [
         negatives="bm25",
     ),  # fmt: skip
     # TCT-ColBERT (Lin et al. 2021)
-    Method(
-        "colbert",
-        "ColBERT (reranks BM25)",
-        COLBERT,
-        RERANK_RUN,
-        "colbert",
-        base="colbert",
-        negatives="bm25",
-    ),  # fmt: skip
+    Method("colbert", "ColBERT", COLBERT, COLBERT_RUN, "colbert", negatives="bm25"),
     *(
         Method(name, label, TCT_STUDENTS, DENSE_RUN, loss, teacher="colbert", negatives="bm25")
         for name, label, loss in (
@@ -331,7 +324,7 @@ _register(
     _adore(METHODS[base]) for base in names(family=WARMUP) + names(family=STAR) + names(family=ANCE)
 )
 _register(_adore(METHODS["bm25neg"], f"pq{m}") for m in PQ_M)  # Table 5: BM25 Neg's index
-_register(_reranker(METHODS[name]) for name in names(family=TCT_STUDENTS))
+_register(_reranker(METHODS[name]) for name in names(family=COLBERT) + names(family=TCT_STUDENTS))
 
 
 def trained(family: Family) -> tuple[str, ...]:

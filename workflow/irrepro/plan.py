@@ -171,6 +171,16 @@ class Plan:
     def rerank_settings(self, method: str) -> dict:
         return methods.RERANK.settings(self.config, methods.get(method))
 
+    def colbert_search_settings(self) -> dict:
+        """What end-to-end ColBERT's results depend on: query length, k' and nprobe."""
+        section = self.config["tct"]
+        search = section["end_to_end"]
+        return {
+            "query_length": section["encoder"]["query_length"],
+            "k_per_token": search["k_per_token"],
+            "nprobe": search["nprobe"],
+        }
+
     def latency_inputs(self, dense: str, sparse: str) -> dict[str, str]:
         """What a hybrid's online path touches: query encoder, index, the dev split's sparse run."""
         split = self.latency_split()

@@ -61,20 +61,26 @@ class Candidates:
             yield slice(start, len(self.rows))
 
     def padded(self, part: slice, scores: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        """(rows, scores) as (queries, k) matrices padded with -1 rows, for RunWriter."""
-        rows = self.rows[part]
-        width = max((len(r) for r in rows), default=0)
-        out_rows = np.full((len(rows), width), -1, dtype=np.int64)
-        out_scores = np.full((len(rows), width), -np.inf)
-        for i, (r, s) in enumerate(zip(rows, scores, strict=True)):
-            out_rows[i, : len(r)], out_scores[i, : len(r)] = r, s
-        return out_rows, out_scores
+        return padded(self.rows[part], scores)
+
+
+def padded(rows: list[np.ndarray], scores: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Per-query rows and scores as (queries, k) matrices padded with -1 rows, for RunWriter."""
+    width = max((len(r) for r in rows), default=0)
+    out_rows = np.full((len(rows), width), -1, dtype=np.int64)
+    out_scores = np.full((len(rows), width), -np.inf)
+    for i, (r, s) in enumerate(zip(rows, scores, strict=True)):
+        out_rows[i, : len(r)], out_scores[i, : len(r)] = r, s
+    return out_rows, out_scores
 
 
 @torch.no_grad()
-def encode_tokens(model: ColBERT, texts, max_length: int, batch_size: int, kind: str):
+def encode_tokens(
+    model: ColBERT, texts, max_length: int, batch_size: int, kind: str, progress=None
+):
     """ColBERT token vectors (N, max_length, dim) float32 and their mask (N, max_length), kept
-    on the model's device so that MaxSim runs there too (a GPU's, on a GPU machine)."""
+    on the model's device so that MaxSim runs there too (a GPU's, on a GPU machine).
+    `progress` (a tqdm bar) is advanced by each batch."""
     tokens = PackedTokens.from_texts(model.tokenizer, texts, max_length, kind, model.markers)
     device = model.device
     vectors = torch.zeros(len(tokens), max_length, model.dim, device=device)
@@ -87,6 +93,8 @@ def encode_tokens(model: ColBERT, texts, max_length: int, batch_size: int, kind:
         width, at = out.shape[1], torch.from_numpy(rows).to(device)
         vectors[at, :width] = out.float()
         mask[at, :width] = used
+        if progress is not None:
+            progress.update(len(rows))
     return vectors, mask
 
 

@@ -14,6 +14,7 @@ SPEED_ONLY = {
     "dense": ("encode_batch_size",),
     "splade": ("encode_batch_size", "query_batch_size"),
     "tct.rerank": ("batch_size", "doc_budget"),
+    "tct.end_to_end": ("batch_size", "doc_budget"),
     "cross_encoder.rerank": ("batch_size",),
 }
 

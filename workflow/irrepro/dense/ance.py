@@ -137,7 +137,9 @@ class Refresher:
         vectors = self.model.encode(
             texts, self.lengths["query_length"], self.batch_size, kind="query"
         )
+        queried = time.perf_counter()
         _, rows = search(index, vectors, min(self.depth, index.ntotal))
+        searched = time.perf_counter()
         negatives, mrr = mined_negatives(rows, queries, corpus)
         write_table(negatives, folder / NEGATIVES_FILE, NEGATIVES)
         mined = time.perf_counter()
@@ -145,7 +147,9 @@ class Refresher:
             "step": step,
             "encode_seconds": encoded - started,
             "index_seconds": indexed - encoded,
-            "mine_seconds": mined - indexed,
+            "mine_seconds": mined - indexed,  # of which:
+            "query_encode_seconds": queried - indexed,
+            "search_seconds": searched - queried,
             "train_mrr@10": mrr,
             "negatives": len(negatives),
             "fingerprint": self.data.fingerprint,

@@ -14,8 +14,6 @@ transformers and irrepro only.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -26,7 +24,7 @@ import transformers
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from ..backbone import load_backbone, load_saved
+from ..backbone import load_backbone, load_saved, weights_fingerprint
 from ..model_files import staged_directory, write_json, write_modules_json
 from ..tokens import Markers, PackedTokens, tokenize
 
@@ -170,7 +168,6 @@ class BiEncoder(nn.Module):
 
     def fingerprint(self) -> str:
         """Hash of everything that decides the vectors: weights, architecture, pooling, head."""
-        digest = hashlib.blake2b(digest_size=16)
         settings = {
             "pooling": self.pooling,
             "normalize": self.normalize,
@@ -178,12 +175,7 @@ class BiEncoder(nn.Module):
             "config": model_config(self.backbone),
             "tokenizer": [type(self.tokenizer).__name__, len(self.tokenizer)],
         }
-        digest.update(json.dumps(settings, sort_keys=True, default=str).encode())
-        for name, tensor in self.state_dict().items():
-            tensor = tensor.detach().cpu().contiguous()
-            digest.update(f"{name}:{tensor.dtype}:{tuple(tensor.shape)}".encode())
-            digest.update(tensor.reshape(-1).view(torch.uint8).numpy())
-        return digest.hexdigest()
+        return weights_fingerprint(self, settings)
 
 
 def masked_mean(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from ..backbone import load_backbone, load_saved
+from ..backbone import load_backbone, load_saved, weights_fingerprint
 from ..model_files import staged_directory, write_json
 from ..tokens import Markers, tokenize
 
@@ -72,6 +72,11 @@ class ColBERT(nn.Module):
     @property
     def device(self) -> torch.device:
         return next(self.parameters()).device
+
+    def fingerprint(self) -> str:
+        """Hash of the weights and the tokenizer: what decides the token vectors."""
+        tokenizer = [type(self.tokenizer).__name__, len(self.tokenizer)]
+        return weights_fingerprint(self, {"dim": self.dim, "tokenizer": tokenizer})
 
     def tokenize(self, texts, max_length: int, kind: str = "passage") -> dict:
         return tokenize(self.tokenizer, texts, max_length, kind, self.markers)
