@@ -102,27 +102,42 @@ def test_fewer_neighbours_give_exact_scores_of_fewer_candidates(setup, tmp_path)
         assert ours["score"].to_numpy() == pytest.approx(exact, abs=1e-4)
 
 
-def test_a_restarted_encoding_keeps_finished_shards(setup, tmp_path, monkeypatch):
-    root, model, _ = setup
+def killed_on_the_second_shard(model, root, work, monkeypatch):
+    """Encode with `model` until the second shard, leaving the first one in `work`."""
     original, calls = token_index.passage_tokens, []
 
-    def dies_on_the_second_shard(*args, **kwargs):
+    def dies(*args, **kwargs):
         calls.append(1)
         if len(calls) == 2:
             raise KeyboardInterrupt("killed")
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(token_index, "passage_tokens", dies_on_the_second_shard)
-
-    def encode():
-        return encode_token_vectors(model, root / "corpus.parquet", tmp_path / "out",
-                                    tmp_path / "work", PASSAGE_LENGTH, batch_size=16,
-                                    shard_size=40)  # fmt: skip
-
+    monkeypatch.setattr(token_index, "passage_tokens", dies)
     with pytest.raises(KeyboardInterrupt):
-        encode()
+        encode(model, root, work.parent / "unused", work)
     monkeypatch.setattr(token_index, "passage_tokens", original)
-    meta = encode()
+
+
+def encode(model, root, out, work):
+    return encode_token_vectors(model, root / "corpus.parquet", out, work, PASSAGE_LENGTH,
+                                batch_size=16, shard_size=40)  # fmt: skip
+
+
+def test_a_restarted_encoding_keeps_finished_shards(setup, tmp_path, monkeypatch):
+    root, model, _ = setup
+    killed_on_the_second_shard(model, root, tmp_path / "work", monkeypatch)
+    meta = encode(model, root, tmp_path / "out", tmp_path / "work")
     assert meta["resumed_shards"] == 1
     a, b = TokenStore(root / "tokens"), TokenStore(tmp_path / "out")
     assert np.array_equal(a.tokens(0, len(a)), b.tokens(0, len(b)))
+
+
+def test_shards_of_another_model_are_not_reused(setup, tmp_path, monkeypatch):
+    root, model, _ = setup
+    killed_on_the_second_shard(model, root, tmp_path / "work", monkeypatch)
+    other = ColBERT.from_backbone("tiny", dim=16, seed=4)
+    meta = encode(other, root, tmp_path / "out", tmp_path / "work")
+    fresh = encode(other, root, tmp_path / "fresh", tmp_path / "work-fresh")
+    assert meta["resumed_shards"] == 0
+    a, b = TokenStore(tmp_path / "out"), TokenStore(tmp_path / "fresh")
+    assert np.array_equal(a.tokens(0, len(a)), b.tokens(0, len(b))) and fresh["tokens"] == len(a)

@@ -155,7 +155,9 @@ class Refresher:
             "fingerprint": self.data.fingerprint,
             "written_by": code_version(),
         }
-        write_json(folder / RECORD, record)
+        partial = folder / f".{RECORD}.tmp"  # renamed: a process polling never reads half of it
+        write_json(partial, record)
+        partial.replace(folder / RECORD)
         log.info(
             "step %d: refreshed in %.1f s (encode %.1f, index %.1f, mine %.1f); train MRR@10 %.4f",
             step, mined - started, record["encode_seconds"], record["index_seconds"],

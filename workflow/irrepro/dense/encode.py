@@ -117,13 +117,19 @@ class EmbeddingStore:
 
     def rows(self, rows: np.ndarray) -> np.ndarray:
         """float32 (len(rows), dim) in the order asked."""
-        rows = np.asarray(rows, dtype=np.int64)
-        out = np.empty((len(rows), self.dim), dtype=np.float32)
-        shard_of = np.searchsorted(self.starts, rows, side="right") - 1
-        for number in np.unique(shard_of):
-            where = np.flatnonzero(shard_of == number)
-            out[where] = self.shards[number][rows[where] - self.starts[number]]
-        return out
+        return gather_rows(self.shards, self.starts, rows, self.dim)
+
+
+def gather_rows(shards: list[np.ndarray], starts: np.ndarray, rows, dim: int) -> np.ndarray:
+    """Rows of consecutive shards (shard n holds rows starts[n]..starts[n+1]-1) as float32, in
+    the order asked, each shard read once."""
+    rows = np.asarray(rows, dtype=np.int64)
+    out = np.empty((len(rows), dim), dtype=np.float32)
+    shard_of = np.searchsorted(starts, rows, side="right") - 1
+    for number in np.unique(shard_of):
+        where = np.flatnonzero(shard_of == number)
+        out[where] = shards[number][rows[where] - starts[number]]
+    return out
 
 
 def embedding_doc_ids(directory: str | Path) -> np.ndarray:

@@ -29,7 +29,15 @@ import torch
 from tqdm import tqdm
 
 from ..artefacts import RunWriter
-from ..dense.encode import DOC_IDS, META, prepare_work_dir, read_shards, save_shard
+from ..dense.encode import (
+    DOC_IDS,
+    META,
+    gather_rows,
+    prepare_work_dir,
+    read_shards,
+    save_shard,
+    shard_name,
+)
 from ..dense.index import IndexKind, new_index, on_device, search, set_nprobe
 from ..model_files import staged_directory, write_json
 from ..rerank import encode_tokens, padded
@@ -41,11 +49,11 @@ WORK_META = "encoding.json"
 
 
 def vectors_name(number: int) -> str:
-    return f"tokens-{number:05d}.npy"
+    return shard_name(number)  # as corpus encoding names them, so prepare_work_dir clears them
 
 
 def lengths_name(number: int) -> str:
-    return f"lengths-{number:05d}.npy"
+    return f"shard-{number:05d}.lengths.npy"
 
 
 def encode_token_vectors(
@@ -131,26 +139,11 @@ class TokenStore:
 
     def tokens(self, start: int, stop: int) -> np.ndarray:
         """float32 vectors of tokens start..stop-1 (they may span shards)."""
-        parts, position = [], start
-        while position < stop:
-            number = int(np.searchsorted(self.shard_starts, position, side="right") - 1)
-            end = min(stop, int(self.shard_starts[number + 1]))
-            offset = int(self.shard_starts[number])
-            parts.append(self.shards[number][position - offset : end - offset])
-            position = end
-        if not parts:
-            return np.empty((0, self.dim), dtype=np.float32)
-        return np.concatenate(parts).astype(np.float32)
+        return self.gather(np.arange(start, stop))
 
     def gather(self, positions: np.ndarray) -> np.ndarray:
         """float32 vectors of the tokens at these positions, in that order."""
-        positions = np.asarray(positions, dtype=np.int64)
-        out = np.empty((len(positions), self.dim), dtype=np.float32)
-        shard_of = np.searchsorted(self.shard_starts, positions, side="right") - 1
-        for number in np.unique(shard_of):
-            where = np.flatnonzero(shard_of == number)
-            out[where] = self.shards[number][positions[where] - self.shard_starts[number]]
-        return out
+        return gather_rows(self.shards, self.shard_starts, positions, self.dim)
 
     def passages(self, rows: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         """Padded (len(rows), longest, dim) vectors and their (len(rows), longest) mask."""
@@ -221,12 +214,11 @@ def end_to_end_run(
             vectors, mask = encode_tokens(
                 model, chunk["text"].astype(str).tolist(), query_length, batch_size, "query"
             )
-            vectors, mask = vectors.cpu(), mask.cpu()
             seconds["encode"] += time.perf_counter() - clock
             rows, scores = [], []
             for vector, used in zip(vectors, mask, strict=True):
                 clock = time.perf_counter()
-                candidates = candidate_passages(store, index, vector[used].numpy(), k)
+                candidates = candidate_passages(store, index, vector[used].cpu().numpy(), k)
                 seconds["candidates"] += time.perf_counter() - clock
                 clock = time.perf_counter()
                 top_rows, top_scores = exact_maxsim(store, vector, used, candidates, depth,
@@ -249,11 +241,13 @@ def candidate_passages(store: TokenStore, index, query_tokens: np.ndarray, k: in
 
 
 def exact_maxsim(store, vector, used, candidates, depth: int, doc_budget: int):
-    """The top `depth` of `candidates` by MaxSim, best first (ties: lower row first)."""
+    """The top `depth` of `candidates` by MaxSim, best first (ties: lower row first), scored on
+    the query vector's device."""
     scores = np.empty(len(candidates), dtype=np.float32)
     for start in range(0, len(candidates), doc_budget):
         part = candidates[start : start + doc_budget]
-        docs, doc_mask = store.passages(part)
-        scores[start : start + len(part)] = maxsim(vector[None], used[None], docs, doc_mask)[0]
+        docs, doc_mask = (t.to(vector.device) for t in store.passages(part))
+        best = maxsim(vector[None], used[None], docs, doc_mask)[0]
+        scores[start : start + len(part)] = best.cpu().numpy()
     order = np.lexsort((candidates, -scores))[:depth]
     return candidates[order], scores[order]
