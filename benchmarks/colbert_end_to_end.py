@@ -1,6 +1,6 @@
 """ColBERT end to end on a synthetic corpus: index size, latency split, recall of exhaustive MaxSim.
 
-A synthetic MS MARCO-like collection (default 100k passages of 40-80 words) goes through the
+A synthetic collection (default 100k passages of 20-40 words, the demo's) goes through the
 pipeline's own path (irrepro.tct.token_index): every kept passage token's ColBERT vector
 (all-MiniLM-L6-v2 backbone, 128-d, the demo's architecture; untrained projection, as in
 colbert_rerank.py: speed and recall of the approximation do not need a trained model) stored as
@@ -69,14 +69,16 @@ def main() -> None:
     parser.add_argument("--passages", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=100)
     parser.add_argument("--index", default="ivf1024-pq16")
+    parser.add_argument("--words", default="20,40", help="passage length range in words")
     parser.add_argument("--name", default="colbert_end_to_end")
     args = parser.parse_args()
     torch.set_num_threads(2)
     other = OtherCPU().start()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
+        words = [int(w) for w in args.words.split(",")]
         prepare_folder({"source": "demo", "n_passages": args.passages, "n_dev": args.queries,
-                        "passage_length": [40, 80]}, root)  # fmt: skip
+                        "passage_length": words}, root)  # fmt: skip
         queries = read_table(root / "queries/dev.parquet", QUERIES)
         model = ColBERT.from_backbone("minilm", dim=128).eval()
         with Timer() as encode_timer:
@@ -119,7 +121,8 @@ def main() -> None:
     ]  # fmt: skip
     sections = [
         "## Corpus and index",
-        f"{args.passages:,} passages of 40-80 words, {tokens:,} kept token vectors "
+        f"{args.passages:,} passages of {args.words.replace(',', '-')} words (the demo's), "
+        f"{tokens:,} kept token vectors "
         f"({tokens / args.passages:.1f} per passage), 128-d. Encoding took "
         f"{encode_timer.seconds:.0f} s ({args.passages / encode_timer.seconds:,.0f} passages/s); "
         f"building the index {index_timer.seconds:.0f} s. ColBERT v1's default list count for "
