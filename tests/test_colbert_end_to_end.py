@@ -141,3 +141,12 @@ def test_shards_of_another_model_are_not_reused(setup, tmp_path, monkeypatch):
     assert meta["resumed_shards"] == 0
     a, b = TokenStore(tmp_path / "out"), TokenStore(tmp_path / "fresh")
     assert np.array_equal(a.tokens(0, len(a)), b.tokens(0, len(b))) and fresh["tokens"] == len(a)
+
+
+def test_encoding_in_blocks_gives_the_same_tokens(setup, tmp_path, monkeypatch):
+    root, model, _ = setup
+    monkeypatch.setattr(token_index, "BLOCK", 7)  # blocks that cut through every shard
+    encode(model, root, tmp_path / "out", tmp_path / "work")
+    a, b = TokenStore(root / "tokens"), TokenStore(tmp_path / "out")
+    assert np.array_equal(a.lengths, b.lengths)
+    assert np.array_equal(a.tokens(0, len(a)), b.tokens(0, len(b)))

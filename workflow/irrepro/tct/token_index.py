@@ -46,6 +46,7 @@ from .colbert import ColBERT, maxsim
 log = logging.getLogger(__name__)
 
 WORK_META = "encoding.json"
+BLOCK = 2048  # passages encoded at once into padded token tensors
 
 
 def vectors_name(number: int) -> str:
@@ -105,9 +106,18 @@ def encode_token_vectors(
 @torch.no_grad()
 def passage_tokens(model: ColBERT, texts, passage_length: int, batch_size: int, progress=None):
     """(tokens, dim) float32 vectors of the tokens MaxSim reads, passage after passage, and
-    each passage's token count."""
-    vectors, mask = encode_tokens(model, texts, passage_length, batch_size, "passage", progress)
-    return vectors[mask].cpu().numpy(), mask.sum(1).cpu().numpy().astype(np.int32)
+    each passage's token count. Encoded BLOCK passages at a time: a whole shard padded to
+    passage_length would take gigabytes."""
+    vectors, lengths = [], []
+    for start in range(0, len(texts), BLOCK):
+        block = texts[start : start + BLOCK]
+        padded_vectors, mask = encode_tokens(model, block, passage_length, batch_size, "passage",
+                                             progress)  # fmt: skip
+        vectors.append(padded_vectors[mask].cpu().numpy())
+        lengths.append(mask.sum(1).cpu().numpy())
+    if not vectors:
+        return np.empty((0, model.dim), dtype=np.float32), np.empty(0, dtype=np.int32)
+    return np.concatenate(vectors), np.concatenate(lengths).astype(np.int32)
 
 
 def save_lengths(path: Path, lengths: np.ndarray) -> None:
