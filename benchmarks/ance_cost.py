@@ -92,7 +92,8 @@ def main() -> None:
     sections = [
         "## Where ANCE's training time goes (the demo)",
         f"{passages:,} passages, {train_queries:,} train queries; ANCE refreshes every "
-        f"{ance['refresh_every']} steps, synchronously inside its training job. Seconds:",
+        f"{ance['refresh_every']} steps, synchronously inside its training job. Seconds, as "
+        "the demo's jobs recorded them (two jobs at a time, so each shared the 2 cores):",
         markdown_table(["", "training total", "steps", "refreshes / mining", "passes"], totals),
         markdown_table(["refresh", "encode s", "index s", "mine s", "train MRR@10 before"], rows),
         "## Extrapolated to MS MARCO passage",
