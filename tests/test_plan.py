@@ -197,7 +197,7 @@ def test_each_training_rule_gets_only_its_methods_settings():
     assert student["distillation"] == {"tau": 0.25, "gamma": 0.1}
     assert student["training"]["batch_size"] == 32  # tct.train
     assert "rerank" not in str(colbert) + str(student)  # reranking depth is not theirs
-    assert plan.training("star")["training"]["steps"] == 60  # dense.train + methods.star
+    assert plan.training("star")["training"]["steps"] == 120  # dense.train + methods.star
     adore = plan.training("adore-bm25neg-pq6")
     assert adore["query_length"] == 16 and adore["training"]["depth"] == 100
     assert "table_splits" not in plan.dataset_settings()
