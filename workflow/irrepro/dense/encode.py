@@ -209,20 +209,28 @@ def save_shard(path: Path, vectors: np.ndarray) -> None:
     half = vectors.astype(np.float16)
     if not np.isfinite(half).all():
         raise ValueError(f"{path.name}: vectors overflow float16 (|x| > 65504) or are NaN")
+    save_array(path, half)
+
+
+def save_array(path: Path, array: np.ndarray) -> None:
+    """.npy renamed into place (the hidden temporary name is one prepare_work_dir clears)."""
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     with open(tmp, "wb") as handle:
-        np.save(handle, half)
+        np.save(handle, array)
     tmp.replace(path)
 
 
-def publish(work_dir: Path, out_dir, meta: dict, doc_ids: list[pa.Array]) -> None:
-    """Move the shards into `out_dir` next to doc_ids.parquet and meta.json, then tidy up."""
+def publish(work_dir: Path, out_dir, meta: dict, doc_ids: list[pa.Array], files=None) -> None:
+    """Move the shards into `out_dir` next to doc_ids.parquet and meta.json, then tidy up.
+    `files(number)`: the names of shard `number`'s files (default: its vectors only)."""
+    files = files or (lambda number: [shard_name(number)])
     with staged_directory(out_dir) as staging:
         ids = pa.chunked_array([chunk.cast(pa.string()) for chunk in doc_ids], pa.string())
         pq.write_table(pa.table({"doc_id": ids}), staging / DOC_IDS)
         write_json(staging / META, meta)
         for number in range(meta["shards"]):
-            shutil.move(work_dir / shard_name(number), staging / shard_name(number))
+            for name in files(number):
+                shutil.move(work_dir / name, staging / name)
     (work_dir / WORK_META).unlink()
     with contextlib.suppress(OSError):
         work_dir.rmdir()

@@ -23,29 +23,28 @@ from pathlib import Path
 import faiss
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
 from tqdm import tqdm
 
 from ..artefacts import RunWriter
 from ..dense.encode import (
-    DOC_IDS,
     META,
+    encoding_fingerprint,
     gather_rows,
     prepare_work_dir,
+    publish,
     read_shards,
+    save_array,
     save_shard,
     shard_name,
 )
 from ..dense.index import IndexKind, new_index, on_device, search, set_nprobe
-from ..model_files import staged_directory, write_json
 from ..rerank import encode_tokens, padded
 from .colbert import ColBERT, maxsim
 
 log = logging.getLogger(__name__)
 
-WORK_META = "encoding.json"
 BLOCK = 2048  # passages encoded at once into padded token tensors
 
 
@@ -72,9 +71,8 @@ def encode_token_vectors(
     work_dir = Path(work_dir)
     count = pq.ParquetFile(corpus_path).metadata.num_rows
     shards = math.ceil(count / shard_size)
-    stat = Path(corpus_path).stat()
-    key = [model.fingerprint(), passage_length, shard_size, stat.st_size, stat.st_mtime_ns]
-    prepare_work_dir(work_dir, {"fingerprint": json.dumps(key), "shards": shards})
+    fingerprint = encoding_fingerprint(model, corpus_path, passage_length, shard_size)
+    prepare_work_dir(work_dir, {"fingerprint": fingerprint, "shards": shards})
     doc_ids, resumed = [], 0
     bar = tqdm(total=count, unit="passage", desc="encoding passage tokens")
     with bar:
@@ -87,19 +85,11 @@ def encode_token_vectors(
             texts = shard.column("text").to_pylist()
             vectors, lengths = passage_tokens(model, texts, passage_length, batch_size, bar)
             save_shard(work_dir / vectors_name(number), vectors)
-            save_lengths(work_dir / lengths_name(number), lengths)
-    meta = {"dim": model.dim, "count": count, "shards": shards, "dtype": "float16"}
-    with staged_directory(out_dir) as staging:
-        ids = pa.chunked_array([chunk.cast(pa.string()) for chunk in doc_ids], pa.string())
-        pq.write_table(pa.table({"doc_id": ids}), staging / DOC_IDS)
-        tokens = 0
-        for number in range(shards):
-            for name in (vectors_name(number), lengths_name(number)):
-                (work_dir / name).rename(staging / name)
-            tokens += int(np.load(staging / lengths_name(number)).sum())
-        meta["tokens"] = tokens
-        write_json(staging / META, meta)
-    (work_dir / WORK_META).unlink()
+            save_array(work_dir / lengths_name(number), lengths)
+    tokens = sum(int(np.load(work_dir / lengths_name(n)).sum()) for n in range(shards))
+    meta = {"dim": model.dim, "count": count, "shards": shards, "dtype": "float16",
+            "tokens": tokens}  # fmt: skip
+    publish(work_dir, out_dir, meta, doc_ids, lambda n: [vectors_name(n), lengths_name(n)])
     return {**meta, "resumed_shards": resumed}
 
 
@@ -118,13 +108,6 @@ def passage_tokens(model: ColBERT, texts, passage_length: int, batch_size: int, 
     if not vectors:
         return np.empty((0, model.dim), dtype=np.float32), np.empty(0, dtype=np.int32)
     return np.concatenate(vectors), np.concatenate(lengths).astype(np.int32)
-
-
-def save_lengths(path: Path, lengths: np.ndarray) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as handle:
-        np.save(handle, lengths)
-    tmp.replace(path)
 
 
 class TokenStore:
@@ -175,8 +158,8 @@ class TokenStore:
         return self.gather(picked)
 
     def shards_in_order(self):
-        for number in range(len(self.shards)):
-            yield self.tokens(int(self.shard_starts[number]), int(self.shard_starts[number + 1]))
+        for shard in self.shards:
+            yield np.asarray(shard, dtype=np.float32)
 
 
 def build_token_index(store: TokenStore, kind: str, seed: int = 0) -> faiss.Index:
