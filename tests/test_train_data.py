@@ -13,7 +13,6 @@ from irrepro.train.data import (
     TrainQueries,
     sample_negatives,
     sample_positives,
-    shard,
 )
 
 
@@ -92,11 +91,6 @@ def test_negatives_come_from_the_pool_or_at_random(files):
     assert drawn.shape == (3, 2) and (drawn[1:] < 10).all()  # too few in the pool: random
     positives = sample_positives(queries, np.array([0, 0, 1]), rng)
     assert set(positives[:2]) <= {1, 2} and positives[2] == 3
-
-
-def test_shard_splits_a_global_batch():
-    values = np.arange(6)
-    assert shard(values, 0, 2).tolist() == [0, 2, 4] and shard(values, 1, 2).tolist() == [1, 3, 5]
 
 
 def test_adore_candidates_append_missed_positives():

@@ -21,8 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from irrepro.errors import ConfigError
-from irrepro.train.data import shard
-from irrepro.train.distributed import run, world
+from irrepro.train.distributed import ShardedForward, run, world
 from irrepro.train.losses import Loss
 from irrepro.train.optim import Lamb, applies_weight_decay, build_optimizer, linear_schedule
 from irrepro.train.trainer import CHECKPOINT, TRAIN_LOG, Trainer, TrainSettings, to_device
@@ -60,14 +59,14 @@ def tiny_model(dropout: float = 0.1, seed: int = 0) -> nn.Module:
 
 
 def regression_batches(batch_size: int):
-    """batches(step, rank, world_size): a global batch drawn from a generator seeded by the step,
-    of which each process takes its shard."""
+    """batches(step): a global batch drawn from a generator seeded by the step (every process
+    draws the same one)."""
 
-    def batches(step: int, rank: int = 0, world_size: int = 1) -> dict:
+    def batches(step: int) -> dict:
         generator = torch.Generator().manual_seed(1000 + step)
         x = torch.randn(batch_size, N_FEATURES, generator=generator)
         y = x @ TRUE_WEIGHTS + 0.1 * torch.randn(batch_size, generator=generator)
-        return {"x": shard(x, rank, world_size), "y": shard(y, rank, world_size), "step": step}
+        return {"x": x, "y": y, "step": step}
 
     return batches
 
@@ -80,17 +79,27 @@ def mse_loss(model, batch, step=None):
     return F.mse_loss(predictions, y), {"abs_error": (predictions - y).abs().mean().item()}
 
 
+def coupled_loss(model, batch, step=None):
+    """MSE of the outputs less half the batch's mean output: every example's loss depends on
+    the whole batch, as with in-batch negatives or FLOPS, so data parallelism equals one
+    process only if each process sees every output. (Not fully centred: a direction of exactly
+    zero gradient would leave Adam amplifying rounding noise.)"""
+    x, y = batch["x"], batch["y"]
+    predictions = torch.cat([model(x[:2]), model(x[2:])]).squeeze(-1)
+    return F.mse_loss(predictions - predictions.mean() / 2, y), {}
+
+
 class Killed(RuntimeError):
     pass
 
 
-def crashing_at(step: int):
-    """mse_loss that raises at `step`: a run killed mid-way."""
+def crashing_at(step: int, loss=mse_loss):
+    """`loss` that raises at `step`: a run killed mid-way."""
 
     def loss_fn(model, batch, at):
         if at == step:
             raise Killed(f"killed at step {step}")
-        return mse_loss(model, batch)
+        return loss(model, batch)
 
     return loss_fn
 
@@ -126,7 +135,7 @@ def test_settings_from_config_converts_yaml_strings():
         ({"steps": 1, "batch_size": 2, "lr": 0.1, "epochs": 3, "lr_decay": 1}, "epochs, lr_decay"),
         ({"batch_size": 2, "lr": 0.1}, "steps"),
         ({"steps": 1, "batch_size": 2, "lr": 0.1, "precision": "fp8"}, "precision"),
-        ({"steps": 1, "batch_size": 2, "lr": 0.1, "optimizer": "sgd"}, "optimizer"),
+        ({"steps": 1, "batch_size": 2, "lr": 0.1, "optimizer": "adam"}, "optimizer"),
         ({"steps": "many", "batch_size": 2, "lr": 0.1}, "steps"),
     ],
 )
@@ -397,11 +406,20 @@ class WithPooler(nn.Module):
 
 
 def ddp_train(checkpoint_dir: str, crash_at: int | None = None) -> None:
-    """One worker of the data-parallel test (or the single-process reference)."""
+    """One worker of the data-parallel test (or the single-process reference), on a loss that
+    couples the batch's examples."""
     torch.set_num_threads(1)
     assert world()[1] in (1, 2)
-    loss_fn = mse_loss if crash_at is None else crashing_at(crash_at)
+    loss_fn = coupled_loss if crash_at is None else crashing_at(crash_at, coupled_loss)
     train(checkpoint_dir, loss_fn, WithPooler(), steps=6, checkpoint_every=3, log_every=2)
+
+
+def test_sharded_forward_refuses_a_batch_that_does_not_split():
+    sharded = ShardedForward(nn.Identity(), rank=1, world_size=2)
+    assert sharded._share(torch.arange(6)).tolist() == [3, 4, 5]  # contiguous: batch order
+    assert sharded._share("query") == "query"
+    with pytest.raises(ValueError, match="batch of 5 does not split evenly over 2"):
+        sharded._share(torch.arange(5))
 
 
 def test_two_processes_train_and_resume_like_one(tmp_path, monkeypatch):

@@ -38,6 +38,10 @@ TINY_CONFIG = {
     "num_attention_heads": 2,
     "intermediate_size": 128,
     "max_position_embeddings": 512,
+    # no dropout: training is then the same function of a batch however it is split over
+    # processes, which the data-parallel tests compare
+    "hidden_dropout_prob": 0.0,
+    "attention_probs_dropout_prob": 0.0,
 }
 
 

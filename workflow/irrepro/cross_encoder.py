@@ -126,8 +126,8 @@ class PairTokenBatches(PairBatches):
         super().__init__(None, {}, *args, **kwargs)
         self.model, self.max_length = model, max_length
 
-    def __call__(self, step: int, rank: int = 0, world_size: int = 1) -> dict:
-        picked, positives, negatives = self.sample(step, rank, world_size)
+    def __call__(self, step: int) -> dict:
+        picked, positives, negatives = self.sample(step)
         texts = [str(t) for t in self.queries.texts[picked]]
         per_query = negatives.shape[1]
         queries = texts + [t for t in texts for _ in range(per_query)]

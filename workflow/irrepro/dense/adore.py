@@ -16,7 +16,7 @@ import time
 import numpy as np
 import torch
 
-from ..train.data import BatchPlan, TrainQueries, shard
+from ..train.data import BatchPlan, TrainQueries
 from ..train.job import Job, TrainData
 from ..train.losses import Loss, loss_class
 from .encode import EmbeddingStore, embedding_doc_ids
@@ -33,8 +33,8 @@ class QueryBatches:
     def __init__(self, model: BiEncoder, queries: TrainQueries, plan: BatchPlan, max_length: int):
         self.model, self.queries, self.plan, self.max_length = model, queries, plan, max_length
 
-    def __call__(self, step: int, rank: int = 0, world_size: int = 1) -> dict:
-        picked = shard(self.plan.queries(step), rank, world_size)
+    def __call__(self, step: int) -> dict:
+        picked = self.plan.queries(step)
         texts = [str(t) for t in self.queries.texts[picked]]
         return {
             "queries": self.model.tokenize(texts, self.max_length, "query"),

@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 RECORD = "refresh.json"
 INDEX = "index.faiss"
 NEGATIVES_FILE = "negatives.parquet"
-WAIT_SECONDS = 5.0
+WAIT_SECONDS = 0.5
 
 
 class Refresher:
@@ -211,9 +211,9 @@ class RefreshingPairBatches(PairBatches):
         self.__dict__.update(batches.__dict__)
         self.refresher = refresher
 
-    def sample(self, step: int, rank: int = 0, world_size: int = 1):
+    def sample(self, step: int):
         self.pool = self.refresher.pool(step)
-        return super().sample(step, rank, world_size)
+        return super().sample(step)
 
 
 def ance_job(data: TrainData) -> Job:

@@ -160,11 +160,6 @@ def sample_negatives(
     return out
 
 
-def shard(values: np.ndarray, rank: int, world_size: int) -> np.ndarray:
-    """This process's part of a global batch under data parallelism."""
-    return values[rank::world_size]
-
-
 class PairBatches:
     """Deterministic batches of (query, positive, negatives) token batches: every pairwise
     method's (the warm-up models, STAR, ColBERT and its students). `tokenize(texts, length,
@@ -183,8 +178,8 @@ class PairBatches:
         self.tokenize, self.lengths, self.corpus, self.queries = tokenize, lengths, corpus, queries
         self.plan, self.negatives, self.pool = plan, negatives, pool
 
-    def sample(self, step: int, rank: int = 0, world_size: int = 1):
-        """This process's (query indices, positive rows, (B, n) negative rows or None)."""
+    def sample(self, step: int):
+        """The step's (query indices, positive rows, (B, n) negative rows or None)."""
         picked = self.plan.queries(step)
         rng = self.plan.rng(step)
         positives = sample_positives(self.queries, picked, rng)
@@ -193,13 +188,10 @@ class PairBatches:
             if self.negatives
             else None
         )
-        picked, positives = shard(picked, rank, world_size), shard(positives, rank, world_size)
-        if negatives is not None:
-            negatives = shard(negatives, rank, world_size)
         return picked, positives, negatives
 
-    def __call__(self, step: int, rank: int = 0, world_size: int = 1) -> dict:
-        picked, positives, negatives = self.sample(step, rank, world_size)
+    def __call__(self, step: int) -> dict:
+        picked, positives, negatives = self.sample(step)
         batch = {
             "queries": self._tokens(self.queries.texts[picked], "query"),
             "positives": self._tokens(self.corpus.text(positives)),

@@ -5,6 +5,9 @@ is simply called; with more, torchrun starts N copies of this module, each of wh
 function by its module and name and calls it (the Trainer inside sets up DistributedDataParallel
 from the environment torchrun provides). Only rank 0 writes outputs, so the multi-process call
 returns None: its results are the files the function writes.
+
+Every process builds the same global batch; `ShardedForward` is what the loss calls as its
+model, so each process encodes only its share and the loss sees the whole batch's outputs.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+import torch
 import torch.distributed as dist
 
 from ..logs import FORMAT
@@ -35,6 +39,46 @@ def world() -> tuple[int, int, int]:
 def is_main_process() -> bool:
     """Rank 0, the process that writes checkpoints, logs and outputs."""
     return world()[0] == 0
+
+
+class ShardedForward:
+    """The model as a loss calls it under torchrun: each process runs it on its contiguous share
+    of the global batch (dim 0 of every tensor argument) and gets back the outputs of the whole
+    batch, in batch order, so a loss is the same function of the global batch as in one process
+    (in-batch negatives, FLOPS over the batch). Other processes' outputs arrive without
+    gradient, so each process's gradient is 1/world_size of the global loss's: the trainer
+    scales the loss it back-propagates by world_size, and DDP's mean is the global gradient."""
+
+    def __init__(self, model: torch.nn.Module, rank: int, world_size: int):
+        self.model, self.rank, self.world_size = model, rank, world_size
+
+    def __call__(self, *args, **kwargs):
+        args = [self._share(value) for value in args]
+        kwargs = {key: self._share(value) for key, value in kwargs.items()}
+        return self._gather(self.model(*args, **kwargs))
+
+    def _share(self, value):
+        if not isinstance(value, torch.Tensor) or value.dim() == 0:
+            return value
+        size, remainder = divmod(len(value), self.world_size)
+        if remainder:
+            raise ValueError(
+                f"a batch of {len(value)} does not split evenly over {self.world_size} "
+                "processes: choose a batch_size divisible by the number of GPUs"
+            )
+        return value[self.rank * size : (self.rank + 1) * size]
+
+    def _gather(self, output):
+        if isinstance(output, torch.Tensor):
+            parts = [torch.empty_like(output) for _ in range(self.world_size)]
+            dist.all_gather(parts, output.detach().contiguous())
+            parts[self.rank] = output  # the one part whose gradient this process computes
+            return torch.cat(parts)
+        if isinstance(output, (tuple, list)):
+            return type(output)(self._gather(part) for part in output)
+        if isinstance(output, dict):
+            return {key: self._gather(part) for key, part in output.items()}
+        return output
 
 
 def qualified_name(function: Callable) -> str:

@@ -71,7 +71,7 @@ class TrainData:
 
 @dataclass
 class Job:
-    """A recipe's result: the model to train, its loss, its batches(step, rank, world_size),
+    """A recipe's result: the model to train, its loss, its batches(step) (the global batch),
     and what training.json should say about it besides the settings and the cost. A
     `pretrained` job's model is saved as it is."""
 

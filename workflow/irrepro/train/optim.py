@@ -11,7 +11,7 @@ from collections.abc import Iterable
 import torch
 from torch.optim.lr_scheduler import LambdaLR
 
-OPTIMIZERS = ("adamw", "lamb")
+OPTIMIZERS = ("adamw", "lamb", "sgd")
 
 # Substrings of a parameter name (lower-cased) that exempt it from weight decay: every bias, and
 # the weight of a normalisation layer named like transformers' `LayerNorm`, `layer_norm`, `norm`.
@@ -96,9 +96,13 @@ def build_optimizer(
     *,
     eps: float = 1e-8,
 ) -> torch.optim.Optimizer:
-    """AdamW or LAMB over two groups: decayed weights, and biases/norm weights without decay.
+    """AdamW, LAMB or plain SGD over two groups: decayed weights, and biases/norm weights
+    without decay.
 
-    eps 1e-8 is DRhard's `adam_epsilon`, which it passes to both optimisers.
+    eps 1e-8 is DRhard's `adam_epsilon`, which it passes to both optimisers. SGD's step is
+    proportional to the gradient, so runs that should compute the same gradients (one process
+    against several) can be compared by their weights; Adam's normalised step turns the rounding
+    of a near-zero gradient into a step of about lr.
     """
     decayed, exempt = [], []
     for param_name, param in named_parameters:
@@ -114,6 +118,8 @@ def build_optimizer(
         return torch.optim.AdamW(groups, lr=lr, eps=eps)
     if name == "lamb":
         return Lamb(groups, lr=lr, eps=eps)
+    if name == "sgd":
+        return torch.optim.SGD(groups, lr=lr)
     raise ValueError(f"unknown optimizer {name!r}: expected one of {', '.join(OPTIMIZERS)}")
 
 

@@ -4,7 +4,8 @@ A run is a pure function of its settings, model, loss and batches: everything ra
 batches are a function of the step (irrepro.train.data), and a checkpoint holds the whole state
 (weights, optimizer, schedule, loss scaler, RNG states, the log so far), so a run killed and
 resumed ends with exactly the weights and log of an uninterrupted one. Under torchrun the model
-is wrapped in DistributedDataParallel and each process trains on its part of every global batch.
+is wrapped in DistributedDataParallel, every process builds the global batch, and each encodes
+its share of it (ShardedForward): the loss, and so the model, is that of one process.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from ..errors import ConfigError
-from .distributed import world
+from .distributed import ShardedForward, world
 from .optim import OPTIMIZERS, build_optimizer, linear_schedule
 
 log = logging.getLogger(__name__)
@@ -143,6 +144,11 @@ class Trainer:
         if self.device.type == "cuda" and self.device.index is None:
             self.device = torch.device("cuda", local_rank)  # DDP and barriers need the index
         if self.distributed:
+            if settings.batch_size % self.world_size:
+                raise ConfigError(
+                    f"batch_size {settings.batch_size} does not split evenly over "
+                    f"{self.world_size} processes: make it a multiple of the number of GPUs"
+                )
             init_process_group(self.device)
         self.checkpoint_path = Path(checkpoint_dir) / CHECKPOINT
         seed_everything(settings.seed)
@@ -197,13 +203,13 @@ class Trainer:
         return self._finish()
 
     def _train_step(self, step: int) -> None:
-        batch = to_device(self.batches(step, self.rank, self.world_size), self.device)
+        batch = to_device(self.batches(step), self.device)
         with self._autocast():
             loss, metrics = self.loss_fn(self.model, batch, step)
         clashes = set(metrics) & set(LOG_COLUMNS)
         if clashes:
             raise ValueError(f"loss_fn metrics may not be named {sorted(clashes)}")
-        self.scaler.scale(loss).backward()
+        self.scaler.scale(loss * self.world_size).backward()  # see ShardedForward
         self.scaler.unscale_(self.optimizer)
         max_norm = self.settings.max_grad_norm or float("inf")
         grad_norm = torch.nn.utils.clip_grad_norm_(self.parameters, max_norm)
@@ -340,13 +346,15 @@ class Trainer:
     # -- processes ---------------------------------------------------------------------------
 
     def _wrap(self, model: torch.nn.Module) -> torch.nn.Module:
-        """DDP with a static graph: the same parameters take part in every step, but some may
-        take none (BERT's pooler) and the loss may call the model several times (queries, then
-        passages, possibly through different sub-encoders), which the default mode rejects."""
+        """DDP with a static graph, called through ShardedForward: the same parameters take
+        part in every step, but some may take none (BERT's pooler) and the loss may call the
+        model several times (queries, then passages, possibly through different sub-encoders),
+        which the default mode rejects."""
         if not self.distributed:
             return model
         device_ids = [self.device.index] if self.device.type == "cuda" else None
-        return DistributedDataParallel(model, device_ids=device_ids, static_graph=True)
+        parallel = DistributedDataParallel(model, device_ids=device_ids, static_graph=True)
+        return ShardedForward(parallel, self.rank, self.world_size)
 
     def _barrier(self) -> None:
         if not self.distributed:
