@@ -12,6 +12,7 @@ into a step of about lr).
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 from pathlib import Path
 
@@ -133,6 +134,22 @@ def test_two_processes_train_the_model_of_one(data, warm, tmp_path, monkeypatch,
         refreshes = [refresh["step"] for refresh in cost["refreshes"]]
         reference = json.loads((one / "training.json").read_text())["refreshes"]
         assert refreshes == [0, 1] == [refresh["step"] for refresh in reference]
+
+
+def test_the_workers_log_records_reach_the_log_file(data, tmp_path):
+    log_file = tmp_path / "rule.log"
+    handler = logging.FileHandler(log_file)
+    logging.getLogger().addHandler(handler)
+    try:
+        train("inbatch", train_inputs(data), tmp_path, processes=2)
+    finally:
+        logging.getLogger().removeHandler(handler)
+        handler.close()
+    lines = log_file.read_text().splitlines()
+    assert any(line.startswith("[rank 1] ") and "inbatch: 24 train queries" in line
+               for line in lines)  # fmt: skip
+    assert any(line.startswith("[rank 0] ") and "step 3/3 loss" in line for line in lines)
+    assert not any("%|" in line for line in lines)  # progress bars stay on the terminal
 
 
 def test_a_batch_that_does_not_split_fails_with_its_reason(data, tmp_path, capfd):

@@ -13,8 +13,11 @@ import subprocess
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+import torch
+from safetensors.torch import load_file
 from test_workflow import ROOT, snakemake, workflow_copy, write_config  # noqa: F401
 
 CLUSTER = ROOT / ".ci" / "slurm-cluster"
@@ -24,9 +27,12 @@ SLICE = {
     "tables": ["summary", "star_adore"],
     "dense": {
         "encoder": {"backbone": "tiny", "query_length": 12, "passage_length": 24},
-        "train": {"steps": 2, "batch_size": 8, "checkpoint_every": 0, "log_every": 1},
+        # SGD: a two-process run's weights then differ from one process's by float rounding
+        # only (tests/test_data_parallel.py says why Adam's would not)
+        "train": {"steps": 2, "batch_size": 8, "checkpoint_every": 0, "log_every": 1,
+                  "optimizer": "sgd", "lr": 0.1},
     },
-}
+}  # fmt: skip
 # Both runs give each rule the same threads, so that training sums in the same order.
 THREADS = ("--set-threads", "train_warmup=2", "encode_corpus=2", "bm25_index=2", "bm25_retrieve=2")
 SLURM_FLAGS = (
@@ -84,19 +90,54 @@ def copy_of(workflow: Path, target: Path) -> Path:
     return target
 
 
-@pytest.mark.slow
-def test_a_slice_submitted_to_slurm_equals_a_local_run(cluster, workflow_copy, tmp_path):  # noqa: F811
-    local = copy_of(workflow_copy, tmp_path / "local")
+@pytest.fixture(scope="module")
+def local_slice(cluster, workflow_copy, tmp_path_factory) -> Path:  # noqa: F811
+    """The slice run locally: its results folder."""
+    local = copy_of(workflow_copy, tmp_path_factory.mktemp("slice") / "local")
     config = write_config(local, "s.yaml", SLICE)
     snakemake(local, "--configfile", "config/config.yaml", config, *THREADS)
-    cluster_copy = copy_of(workflow_copy, tmp_path / "slurm")
+    return local / "results" / "demo"
+
+
+def submitted(workflow: Path, target: Path, *args: str) -> Path:  # noqa: F811
+    """The slice (or `args`' targets of it) submitted through profiles/slurm: its results."""
+    cluster_copy = copy_of(workflow, target)
     config = write_config(cluster_copy, "s.yaml", SLICE)
-    submitted = snakemake(cluster_copy, "--configfile", "config/config.yaml", config, *SLURM_FLAGS)
-    assert "has been submitted with SLURM jobid" in submitted.stdout + submitted.stderr
-    ours, theirs = outputs(local / "results" / "demo"), outputs(cluster_copy / "results" / "demo")
+    result = snakemake(cluster_copy, *args, "--configfile", "config/config.yaml", config,
+                       *SLURM_FLAGS)  # fmt: skip
+    assert "has been submitted with SLURM jobid" in result.stdout + result.stderr
+    return cluster_copy / "results" / "demo"
+
+
+@pytest.mark.slow
+def test_a_slice_submitted_to_slurm_equals_a_local_run(local_slice, workflow_copy, tmp_path):  # noqa: F811
+    ours, theirs = outputs(local_slice), outputs(submitted(workflow_copy, tmp_path / "slurm"))
     assert "models/bm25neg/training.json" in ours and "tables/star_adore.md" in ours
     assert set(ours) == set(theirs)
     assert sorted(name for name in ours if ours[name] != theirs[name]) == []
+
+
+@pytest.mark.slow
+def test_training_in_two_processes_of_a_slurm_job_equals_one_local_process(
+    local_slice,
+    workflow_copy,  # noqa: F811
+    tmp_path,
+):
+    """`processes: 2` (CPU workers; `gpu: 2` on GPUs) runs the rule under torchrun inside its
+    SLURM job, each worker with one of the job's 2 threads."""
+    model = "results/demo/models/bm25neg"
+    theirs = submitted(workflow_copy, tmp_path / "slurm", model,
+                       "--set-resources", "train_warmup:processes=2")  # fmt: skip
+    log = (theirs / "logs" / "train" / "bm25neg.log").read_text()
+    assert "[rank 1]" in log  # the second worker's lines reach the rule's log
+    ours, two = local_slice / "models" / "bm25neg", theirs / "models" / "bm25neg"
+    for column in ("loss", "grad_norm"):
+        np.testing.assert_allclose(pd.read_parquet(two / "train_log.parquet")[column],
+                                   pd.read_parquet(ours / "train_log.parquet")[column],
+                                   rtol=1e-4, err_msg=column)  # fmt: skip
+    expected, got = load_file(ours / "model.safetensors"), load_file(two / "model.safetensors")
+    for key, value in expected.items():
+        torch.testing.assert_close(got[key], value, rtol=0, atol=1e-5)
 
 
 @pytest.mark.slow

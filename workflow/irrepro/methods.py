@@ -120,6 +120,31 @@ class AnceFamily(DenseFamily):
         return {**super().settings(config, method), **shards}
 
 
+class ReleasedDenseFamily(Family):
+    """Released bi-encoders evaluated without training, each row's checkpoint from
+    `<section>.released.<key>`: DRhard's STAR, and its ADORE query encoder, which searches the
+    released STAR's index (its `base`)."""
+
+    checkpoint_keys = {"star-released": "star", "adore-released": "adore"}
+
+    def settings(self, config, method):
+        return {"encoder": self.encoder(config, method), "training": config[self.section]["train"]}
+
+    def encoder(self, config, method) -> dict:
+        """The section's encoder settings under the row's own entry (input lengths included:
+        DRhard's inference reads 32 query and 256 passage tokens)."""
+        section = config[self.section]
+        key = self.checkpoint_keys[method.name]
+        released = section["released"][key]
+        if not released.get("checkpoint"):
+            raise ConfigError(
+                f"{method.name} needs {self.section}.released.{key}.checkpoint: a model id or "
+                "the folder downloaded from the paper's code (DRhard's README links STAR's and "
+                "ADORE's)"
+            )
+        return {**section["encoder"], **{k: v for k, v in released.items() if v is not None}}
+
+
 class AdoreFamily(Family):
     """ADORE: a query encoder trained against its base model's fixed index."""
 
@@ -224,6 +249,9 @@ class RerankFamily(Family):
 
 
 BM25 = Family("bm25", "bm25")
+RELEASED_DENSE = ReleasedDenseFamily(
+    "dense-released", "dense", "irrepro.dense.released:released_job"
+)
 WARMUP = DenseFamily("warm-up", "dense", "irrepro.dense.training:biencoder_job")
 STAR = DenseFamily("star", "dense", WARMUP.recipe)
 ANCE = AnceFamily("ance", "dense", "irrepro.dense.ance:ance_job")
@@ -242,8 +270,8 @@ SPLADE = SpladeFamily("splade", "splade", "irrepro.splade.training:splade_job")
 SPLADE_RELEASED = ReleasedSpladeFamily(
     "splade-released", "splade", "irrepro.splade.training:released_job"
 )
-FAMILIES = (BM25, WARMUP, STAR, ANCE, ADORE, COLBERT, TCT_STUDENTS, RERANK, FUSION,
-            CROSS_ENCODER, SPLADE, SPLADE_RELEASED)  # fmt: skip
+FAMILIES = (BM25, WARMUP, STAR, ANCE, ADORE, RELEASED_DENSE, COLBERT, TCT_STUDENTS, RERANK,
+            FUSION, CROSS_ENCODER, SPLADE, SPLADE_RELEASED)  # fmt: skip
 ENSEMBLE = "ensemble"  # negatives pooled from several runs (splade.ensemble): EnsembleDistil's
 
 _ALL = [
@@ -254,6 +282,10 @@ _ALL = [
     Method("bm25neg", "BM25 Neg", WARMUP, DENSE_RUN, loss="sampled-negatives", negatives="bm25"),
     Method("star", "STAR", STAR, DENSE_RUN, loss="star", init="bm25neg", negatives="bm25neg"),
     Method("ance", "ANCE", ANCE, DENSE_RUN, loss="ance", init="bm25neg"),
+    Method("star-released", "STAR (released)", RELEASED_DENSE, DENSE_RUN),
+    Method(
+        "adore-released", "ADORE+STAR (released)", RELEASED_DENSE, DENSE_RUN, base="star-released"
+    ),
     Method(
         "bert-reranker",
         "BERT reranker",
@@ -333,8 +365,9 @@ def trained(family: Family) -> tuple[str, ...]:
 
 
 def biencoders() -> tuple[str, ...]:
-    """Trained models with a corpus embedding and a document index of their own."""
-    return tuple(n for n in names(run=DENSE_RUN) if METHODS[n].family is not ADORE)
+    """Dense models with a corpus embedding and a document index of their own (not a query
+    encoder searching its base's: ADORE's)."""
+    return tuple(n for n in names(run=DENSE_RUN) if METHODS[n].base is None)
 
 
 def negative_sources() -> tuple[str, ...]:

@@ -138,7 +138,11 @@ class Plan:
         return {**self.layout.train_data(), **record.family.train_inputs(record, self.layout)}
 
     def encoder_lengths(self, method: str) -> dict[str, int]:
-        """query_length and passage_length of the encoder a dense method's texts go through."""
+        """query_length and passage_length of the encoder a dense method's texts go through
+        (a released row's own)."""
+        record = methods.get(method)
+        if isinstance(record.family, methods.ReleasedDenseFamily):
+            return record.family.encoder(self.config, record)
         return self.config[methods.encoder_section(method)]["encoder"]
 
     def sparse_settings(self, method: str) -> dict:

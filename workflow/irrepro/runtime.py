@@ -22,7 +22,11 @@ def device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def gpus(resources) -> int:
-    """GPUs a job was given (the profile's `gpu` resource), capped by what torch sees."""
-    wanted = int(getattr(resources, "gpu", 0) or 0)
-    return min(wanted, torch.cuda.device_count()) if torch.cuda.is_available() else 0
+def training_processes(resources) -> int:
+    """torchrun workers for a training job: one per GPU it was given (the profile's `gpu`
+    resource, capped by what torch sees); without CUDA, the `processes` resource (CPU workers
+    on gloo: a multi-GPU setting tried on a CPU); one by default."""
+    if torch.cuda.is_available():
+        wanted = int(getattr(resources, "gpu", 0) or 0)
+        return max(1, min(wanted, torch.cuda.device_count()))
+    return max(1, int(getattr(resources, "processes", 1) or 1))

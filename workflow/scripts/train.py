@@ -19,5 +19,6 @@ with rule_logging(snakemake.log[0], snakemake.rule):
             "checkpoint_dir": snakemake.params.checkpoints,
             "speed": speed_settings(snakemake.config, methods.get(method).family.section),
         },
-        processes=runtime.gpus(snakemake.resources),
+        processes=runtime.training_processes(snakemake.resources),
+        threads=snakemake.threads,
     )

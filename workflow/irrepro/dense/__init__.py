@@ -12,5 +12,6 @@ Modules:
 - training: the recipe of the warm-up models and STAR (irrepro.train.job runs it);
 - adore: the recipe and loss of a query encoder trained against a fixed index with dynamic
   hard negatives.
+- released: released checkpoints (DRhard's STAR and ADORE) as rows of their own, untrained.
 Backbones and token batches are irrepro.backbone and irrepro.tokens (shared with tct/).
 """

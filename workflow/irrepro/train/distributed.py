@@ -97,8 +97,9 @@ def resolve(function: str) -> Callable:
     return getattr(importlib.import_module(module_name), attribute)
 
 
-def run(function: Callable, kwargs: dict, processes: int):
-    """Call `function(**kwargs)` here (processes <= 1) or in `processes` torchrun workers.
+def run(function: Callable, kwargs: dict, processes: int, threads: int | None = None):
+    """Call `function(**kwargs)` here (processes <= 1) or in `processes` torchrun workers,
+    which share `threads` (torchrun's default: one each).
 
     kwargs travel as JSON to the workers, so they must be JSON values (paths become strings).
     """
@@ -112,8 +113,34 @@ def run(function: Callable, kwargs: dict, processes: int):
             sys.executable, "-m", "torch.distributed.run", "--standalone",
             "--nproc_per_node", str(processes), "-m", WORKER_MODULE, name, str(arguments),
         ]  # fmt: skip
-        subprocess.run(command, check=True)
+        env = dict(os.environ)
+        if threads:
+            env["OMP_NUM_THREADS"] = str(max(1, threads // processes))
+        with subprocess.Popen(
+            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        ) as workers:
+            relay_output(workers.stdout)
+        if workers.returncode:
+            raise subprocess.CalledProcessError(workers.returncode, command)
     return None
+
+
+def relay_output(stream) -> None:
+    """The workers' output to our stderr as it comes (progress bars included), and their log
+    records (from "[rank N]" to the end of a line) also to this process's log files, so that
+    the rule's log holds every worker's records."""
+    files = [h for h in logging.getLogger().handlers if isinstance(h, logging.FileHandler)]
+    pending = b""
+    for chunk in iter(lambda: os.read(stream.fileno(), 65536), b""):
+        sys.stderr.write(chunk.decode(errors="replace"))
+        sys.stderr.flush()
+        *lines, pending = (pending + chunk).split(b"\n")
+        for line in lines:
+            start = line.find(b"[rank ")  # after any progress bar drawn on the same line
+            if start >= 0:
+                for handler in files:
+                    handler.stream.write(line[start:].decode(errors="replace") + "\n")
+                    handler.flush()
 
 
 def _path_to_str(value):
