@@ -33,6 +33,7 @@ with failures.config_errors_exit():
     include: "workflow/rules/fusion.smk"
     include: "workflow/rules/evaluate.smk"
     include: "workflow/rules/tables.smk"
+    include: "workflow/rules/report.smk"
 
     rule all:
         input:

@@ -167,6 +167,44 @@ def test_demo_dag_runs_end_to_end(workflow_copy, small_demo):
     assert "Nothing to be done" in again.stdout + again.stderr
 
 
+# What the report's page may print on the browser console: Snakemake's bundled Tailwind notice.
+CONSOLE_ALLOWED = ("cdn.tailwindcss.com should not be used in production",)
+
+
+@pytest.mark.slow
+def test_the_html_report_holds_the_tables_and_figures_and_renders(workflow_copy, small_demo):
+    results = small_demo
+    figures = ["training", "table-star_adore", "per-query-star_adore", "table-spladepp"]
+    for name in figures:
+        svg = (results / "plots" / f"{name}.svg").read_text()
+        assert svg.startswith("<?xml") and "</svg>" in svg, name
+    assert not (results / "plots" / "per-query-training_cost.svg").exists()  # no metric column
+    report = workflow_copy / "results" / "report.html"
+    snakemake(workflow_copy, "--configfile", DEMO, str(workflow_copy / "small.yaml"),
+              "--report", str(report))  # fmt: skip
+    page = report.read_text()
+    for name in [*(f"{f}.svg" for f in figures), "star_adore.md", "spladepp.md"]:
+        assert name in page, name
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip("no chromium to render the report (apt-get install chromium)")
+    artefacts = Path(os.environ.get("IRREPRO_ARTIFACTS", ROOT / "artifacts"))
+    artefacts.mkdir(parents=True, exist_ok=True)
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--enable-logging=stderr",
+             "--v=0", "--virtual-time-budget=10000", "--window-size=1400,1000"]  # fmt: skip
+    shot = artefacts / "report.png"
+    rendered = subprocess.run(
+        [browser, *flags, f"--screenshot={shot}", "--dump-dom", report.as_uri()],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert rendered.returncode == 0, rendered.stderr[-3000:]
+    for category in ("Tables", "Training curves", "Ours vs published", "Per-query metrics"):
+        assert category in rendered.stdout, category  # the app ran and listed every category
+    console = [line for line in rendered.stderr.splitlines() if ":CONSOLE" in line]
+    assert [line for line in console if not any(ok in line for ok in CONSOLE_ALLOWED)] == []
+    assert shot.stat().st_size > 10_000
+
+
 def rules_to_rerun(workdir: Path, name: str, config: dict) -> set[str]:
     """The rules a dry run with this config would run, from its job stats table."""
     out = snakemake(workdir, "-n", "--configfile", DEMO, write_config(workdir, name, config)).stdout

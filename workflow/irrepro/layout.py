@@ -101,6 +101,10 @@ class Layout:
     def table(self, name: str, ext: str) -> str:
         return self._path("tables", f"{name}.{ext}")
 
+    def plot(self, name: str) -> str:
+        """A figure of the HTML report (`snakemake --report`)."""
+        return self._path("plots", f"{name}.svg")
+
     # bookkeeping of every rule
     def logs_dir(self) -> str:
         return self._path("logs")

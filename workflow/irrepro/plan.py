@@ -257,9 +257,42 @@ class Plan:
     def table_files(self) -> list[str]:
         return [self.layout.table(name, ext) for name in self.tables for ext in ("md", "csv")]
 
+    # -- the report's figures -------------------------------------------------------------
+
+    def trained_models(self) -> dict[str, str]:
+        """The folders of the models this config trains (or saves, for released rows)."""
+        return {m: self.layout.model(m) for m in self.methods if methods.get(m).family.recipe}
+
+    def charted_tables(self) -> list[str]:
+        """Tables with published numbers to chart ours against (all but the summary)."""
+        return [name for name in self.tables if name != SUMMARY]
+
+    def per_query_sources(self, table: str) -> tuple[dict[str, str], str, str] | None:
+        """Per-query metric files of a table's methods on its first metric column's split,
+        with that metric and split; None if the table has no such column or method."""
+        spec = tables.get_table(table)
+        for column in spec.columns:
+            split = self.roles.get(column.role) if column.source == "metrics" else None
+            if split is None:
+                continue
+            rows = [spec.cell_methods(row, column) for row in spec.rows]
+            names = [m[0] for m in rows if len(m) == 1 and m[0] in self.methods]
+            if names:
+                files = {m: self.layout.metrics(m, split, "parquet") for m in names}
+                return files, column.metric, split
+        return None
+
+    def plot_files(self) -> list[str]:
+        files = [self.layout.plot("training")] if self.trained_models() else []
+        for table in self.charted_tables():
+            files.append(self.layout.plot(f"table-{table}"))
+            if self.per_query_sources(table) is not None:
+                files.append(self.layout.plot(f"per-query-{table}"))
+        return files
+
     def targets(self) -> list[str]:
         """Everything `snakemake` (rule all) builds for this config."""
-        files = self.table_files()
+        files = self.table_files() + self.plot_files()
         files += [self.metric_file(m, s) for m in self.methods for s in self.eval_splits]
         if "bm25" in self.methods and "train" in self.splits:  # for the training stages
             files.append(self.layout.negatives("bm25"))
