@@ -250,3 +250,27 @@ def test_every_registered_method_has_a_family_whose_recipe_imports():
     assert methods.trained(methods.WARMUP) == ("inbatch", "randneg", "bm25neg")
     assert methods.negative_sources() == ("bm25", "bm25neg", "distilsplade", "ensemble")
     assert methods.dense_index_of("adore-bm25neg-pq24") == ("bm25neg", "pq24")
+
+
+def deep_merge(base: dict, over: dict) -> dict:
+    """Snakemake's layering of --configfile a.yaml b.yaml: b's keys over a's, section by section."""
+    merged = copy.deepcopy(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def test_the_1m_slice_is_msmarco_with_a_sampled_corpus_and_fewer_steps():
+    raw = [yaml.safe_load((ROOT / "config" / name).read_text())
+           for name in ("msmarco-passage.yaml", "msmarco-1m.yaml")]  # fmt: skip
+    config = deep_merge(*raw)
+    validate(config, SCHEMA)
+    plan = Plan(config)
+    assert plan.splits == ["train", "dev", "dl19"] and plan.relevance_level("dl19") == 2
+    assert plan.dataset_settings()["sample_passages"] == 1_000_000
+    assert plan.training("star")["training"]["steps"] == 5000
+    assert plan.training("ance")["training"]["refresh_every"] == 5000
+    assert "results/msmarco-1m/metrics/star-released/dl19.json" in plan.targets()

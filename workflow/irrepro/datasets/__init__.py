@@ -13,7 +13,7 @@ from pathlib import Path
 from ..errors import ConfigError
 from ..logs import Tally
 from ..provenance import code_version
-from . import demo, irds, local
+from . import demo, irds, local, sample
 from .writer import EMPTY_DOCUMENTS, read_corpus_ids, write_corpus, write_qrels, write_queries
 
 log = logging.getLogger(__name__)
@@ -93,7 +93,9 @@ def prepare(
     sources = {}  # split -> (queries file, qrels file), named when a split turns out empty
     if source == "demo":
         world = demo.DemoWorld(demo.DemoSpec.from_config(spec))
-        corpus_records = world.corpus()
+
+        def corpus_source():
+            return world.corpus()
 
         def split_records(name):
             return world.split(name)
@@ -101,7 +103,10 @@ def prepare(
         fmt, root = spec["format"], _local_root(spec)
         corpus_file = local.corpus_path(fmt, root, spec.get("corpus"))
         files = _local_splits(spec)
-        corpus_records = local.corpus_records(corpus_file, join_title)
+
+        def corpus_source():
+            return local.corpus_records(corpus_file, join_title)
+
         manifest["corpus"]["file"] = str(corpus_file)
         for name, (queries_file, qrels_file) in files.items():
             judged = f" (the queries judged in {qrels_file})" if fmt == "beir" else ""
@@ -115,15 +120,24 @@ def prepare(
     else:
         corpus_id, split_ids = irds.plan(spec)
         irds.check_registered(corpus_id, split_ids)
-        corpus_records = irds.corpus_records(
-            irds.load(corpus_id), f"ir_datasets {corpus_id}", join_title
-        )
+
+        def corpus_source():
+            return irds.corpus_records(irds.load(corpus_id), f"ir_datasets {corpus_id}", join_title)
+
         manifest["corpus"]["ir_datasets"] = corpus_id
 
         def split_records(name):
             dataset, label = irds.load(split_ids[name]), f"ir_datasets {split_ids[name]}"
             return irds.query_records(dataset, label), list(irds.qrel_records(dataset, label))
 
+    corpus_records = corpus_source()
+    if spec.get("sample_passages"):
+        judged = {qrel.doc_id for name in splits for qrel in split_records(name)[1]}
+        seed = int(spec.get("sample_seed", 0))
+        corpus_records = sample.sampled(corpus_source, judged, spec["sample_passages"], seed)
+        manifest["corpus"]["sample"] = {
+            "passages": spec["sample_passages"], "judged_kept": len(judged), "seed": seed
+        }  # fmt: skip
     empty = Tally(EMPTY_DOCUMENTS)
     manifest["corpus"]["documents"] = write_corpus(corpus_records, corpus_out, empty=empty)
     manifest["counted"] = empty.record()  # write_corpus logged it
