@@ -21,13 +21,12 @@ import pandas as pd
 import pytest
 import torch
 from safetensors.torch import load_file
+from test_dense_training import data, train_data  # noqa: F401 (120 passages, 40 queries)
 
-from irrepro.artefacts import NEGATIVES, QRELS, read_table, write_table
-from irrepro.datasets import prepare_folder
 from irrepro.train.distributed import run
 from irrepro.train.job import train_method
 
-TRAINING = {"optimizer": "sgd", "lr": 0.5, "batch_size": 8, "steps": 3, "warmup": 1,
+TRAINING = {"optimizer": "sgd", "lr": 0.1, "batch_size": 8, "steps": 3, "warmup": 1,
             "checkpoint_every": 0, "log_every": 1}  # fmt: skip
 DENSE = {"backbone": "tiny", "pooling": "cls", "head": True, "normalize": False,
          "query_length": 12, "passage_length": 24}  # fmt: skip
@@ -51,38 +50,14 @@ WEIGHT_TOLERANCE = 1e-5
 
 
 @pytest.fixture(scope="module")
-def data(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("parallel")
-    spec = {"source": "demo", "n_passages": 100, "n_train": 24, "n_dev": 4, "n_test": 2}
-    prepare_folder(spec, root)
-    qrels = read_table(root / "qrels/train.parquet", QRELS)
-    rows = [
-        (q, f"{(int(d) + k) % 100}", k)
-        for q, d in zip(qrels.query_id, qrels.doc_id, strict=True)
-        for k in (1, 2, 3)
-    ]
-    negatives = pd.DataFrame(rows, columns=["query_id", "doc_id", "rank"])
-    write_table(negatives, root / "negatives.parquet", NEGATIVES)
-    return root
-
-
-@pytest.fixture(scope="module")
-def warm(data, tmp_path_factory) -> Path:
+def warm(data, tmp_path_factory) -> Path:  # noqa: F811
     """The warm-up model STAR and ANCE start from."""
     tmp = tmp_path_factory.mktemp("warm")
-    inputs = {**train_inputs(data), "negatives": str(data / "negatives.parquet")}
+    inputs = {**train_data(data), "negatives": str(data / "negatives.parquet")}
     settings = {"encoder": DENSE, "training": TRAINING}
     train_method("bm25neg", inputs=inputs, settings=settings, out_dir=str(tmp / "model"),
                  checkpoint_dir=str(tmp / "ck"))  # fmt: skip
     return tmp / "model"
-
-
-def train_inputs(data: Path) -> dict[str, str]:
-    return {
-        "corpus": str(data / "corpus.parquet"),
-        "queries": str(data / "queries/train.parquet"),
-        "qrels": str(data / "qrels/train.parquet"),
-    }
 
 
 def train(method: str, inputs: dict, where: Path, processes: int) -> Path:
@@ -107,9 +82,9 @@ def weights(model_dir: Path) -> dict[str, torch.Tensor]:
 
 
 @pytest.mark.parametrize("method", list(SETTINGS))
-def test_two_processes_train_the_model_of_one(data, warm, tmp_path, monkeypatch, method):
+def test_two_processes_train_the_model_of_one(data, warm, tmp_path, monkeypatch, method):  # noqa: F811
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
-    inputs = train_inputs(data)
+    inputs = train_data(data)
     if method != "inbatch":
         inputs["negatives"] = str(data / "negatives.parquet")
     if method in ("star", "ance"):
@@ -136,24 +111,24 @@ def test_two_processes_train_the_model_of_one(data, warm, tmp_path, monkeypatch,
         assert refreshes == [0, 1] == [refresh["step"] for refresh in reference]
 
 
-def test_the_workers_log_records_reach_the_log_file(data, tmp_path):
+def test_the_workers_log_records_reach_the_log_file(data, tmp_path):  # noqa: F811
     log_file = tmp_path / "rule.log"
     handler = logging.FileHandler(log_file)
     logging.getLogger().addHandler(handler)
     try:
-        train("inbatch", train_inputs(data), tmp_path, processes=2)
+        train("inbatch", train_data(data), tmp_path, processes=2)
     finally:
         logging.getLogger().removeHandler(handler)
         handler.close()
     lines = log_file.read_text().splitlines()
-    assert any(line.startswith("[rank 1] ") and "inbatch: 24 train queries" in line
+    assert any(line.startswith("[rank 1] ") and "inbatch: 40 train queries" in line
                for line in lines)  # fmt: skip
     assert any(line.startswith("[rank 0] ") and "step 3/3 loss" in line for line in lines)
     assert not any("%|" in line for line in lines)  # progress bars stay on the terminal
 
 
-def test_a_batch_that_does_not_split_fails_with_its_reason(data, tmp_path, capfd):
-    kwargs = {"method": "inbatch", "inputs": train_inputs(data), "out_dir": str(tmp_path / "m"),
+def test_a_batch_that_does_not_split_fails_with_its_reason(data, tmp_path, capfd):  # noqa: F811
+    kwargs = {"method": "inbatch", "inputs": train_data(data), "out_dir": str(tmp_path / "m"),
               "settings": {"encoder": DENSE, "training": {**TRAINING, "batch_size": 7}},
               "checkpoint_dir": str(tmp_path / "ck")}  # fmt: skip
     with pytest.raises(subprocess.CalledProcessError):
