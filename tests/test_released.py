@@ -10,7 +10,8 @@ from test_plan import load
 from torch import nn
 from transformers import AutoTokenizer, RobertaConfig, RobertaModel
 
-from irrepro.backbone import minilm_path
+from irrepro.backbone import minilm_path, tiny_backbone
+from irrepro.dense.model import BiEncoder
 from irrepro.dense.released import load_released
 from irrepro.errors import ConfigError
 from irrepro.plan import Plan
@@ -88,6 +89,9 @@ def test_released_rows_take_their_entry_and_the_sections_lengths():
     full = Plan(load("msmarco-passage.yaml"))
     assert full.encoder_lengths("adore-released")["passage_length"] == 256
     assert full.encoder_lengths("star")["passage_length"] == 120  # the trained rows' own
+    tct = full.training("tct-released")["encoder"]
+    assert tct["checkpoint"] == "castorini/tct_colbert-msmarco" and tct["markers"] == "pyserini"
+    assert (tct["pooling"], tct["query_length"], tct["passage_length"]) == ("mean", 36, 512)
 
 
 def test_a_released_row_without_its_checkpoint_is_refused_by_name():
@@ -97,3 +101,29 @@ def test_a_released_row_without_its_checkpoint_is_refused_by_name():
         ConfigError, match=r"adore-released needs dense\.released\.adore\.checkpoint"
     ):
         Plan(config).training("adore-released")
+
+
+def pyserini_tct(model, tokenizer, texts, kind: str, max_length: int) -> np.ndarray:
+    """Pyserini's TctColBertQueryEncoder / TctColBertDocumentEncoder, as written there."""
+    if kind == "query":
+        texts = ["[CLS] [Q] " + text + "[MASK]" * max_length for text in texts]
+    else:
+        texts = ["[CLS] [D] " + text for text in texts]
+    inputs = tokenizer(texts, max_length=max_length, padding="longest", truncation=True,
+                       add_special_tokens=False, return_tensors="pt")  # fmt: skip
+    with torch.no_grad():
+        hidden = model(**inputs).last_hidden_state[:, 4:, :]
+    mask = inputs["attention_mask"][:, 4:].unsqueeze(-1).float()
+    return ((hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)).numpy()
+
+
+@pytest.mark.parametrize(("kind", "length"), [("query", 12), ("passage", 16), ("passage", 64)])
+def test_pyserini_markers_encode_as_pyserinis_tct_colbert(kind, length):
+    backbone, tokenizer = tiny_backbone(seed=3)
+    model = BiEncoder(backbone, tokenizer, pooling="mean", markers="pyserini")
+    texts = [*TEXTS, "a much longer passage " * 10]  # one is cut at `length`
+    expected = pyserini_tct(backbone, tokenizer, texts, kind, length)
+    np.testing.assert_allclose(model.encode(texts, length, kind=kind), expected, atol=1e-5)
+    ids = model.tokenize(texts, length, kind)["input_ids"]
+    marker = "[ q ]" if kind == "query" else "[ d ]"
+    assert tokenizer.decode(ids[0, 1:4]) == marker and model.markers.skip == 4

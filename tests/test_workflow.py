@@ -19,7 +19,7 @@ SMALL_DEMO = {
     # every rule of the dense and TCT stages once, on a tiny random BERT, in a few steps
     "methods": [
         *("bm25", "inbatch", "bm25neg", "star", "adore-star", "adore-bm25neg-pq6", "ance"),
-        *("star-released", "adore-released"),
+        *("star-released", "adore-released", "tct-released"),
         *("colbert", "colbert-rerank", "tct", "tct-rerank", "hybrid-tct-bm25"),
         *("bert-reranker", "splade-max", "distilsplade", "splade-ensembledistil"),
         *("splade-selfdistil", "splade-released", "hybrid-tct-splade-max"),
@@ -128,6 +128,9 @@ def test_demo_dag_runs_end_to_end(workflow_copy, small_demo):
     for row in ("BM25", "TCT", "ColBERT", "ColBERT (reranks BM25)", "TCT + BM25"):
         assert f"| {row} | 0." in tct, row
     assert "| ANCE | 0." in star and "| ANCE | 0 | 4 |" in cost
+    tct_table = (results / "tables" / "tct_colbert.md").read_text()
+    label = "TCT, released checkpoint (tct.released.tct; paper: castorini/tct_colbert-msmarco)"
+    assert f"| {label} | 0." in tct_table
     for row, key in (("STAR", "star"), ("ADORE+STAR", "adore")):  # MiniLM standing in
         label = f"{row}, released checkpoint (dense.released.{key}; paper: DRhard's download)"
         assert f"| {label} | 0." in star

@@ -122,10 +122,10 @@ class AnceFamily(DenseFamily):
 
 class ReleasedDenseFamily(Family):
     """Released bi-encoders evaluated without training, each row's checkpoint from
-    `<section>.released.<key>`: DRhard's STAR, and its ADORE query encoder, which searches the
-    released STAR's index (its `base`)."""
+    `<section>.released.<key>`: DRhard's STAR, its ADORE query encoder, which searches the
+    released STAR's index (its `base`), and castorini's TCT-ColBERT."""
 
-    checkpoint_keys = {"star-released": "star", "adore-released": "adore"}
+    checkpoint_keys = {"star-released": "star", "adore-released": "adore", "tct-released": "tct"}
 
     def settings(self, config, method):
         return {"encoder": self.encoder(config, method), "training": config[self.section]["train"]}
@@ -139,8 +139,7 @@ class ReleasedDenseFamily(Family):
         if not released.get("checkpoint"):
             raise ConfigError(
                 f"{method.name} needs {self.section}.released.{key}.checkpoint: a model id or "
-                "the folder downloaded from the paper's code (DRhard's README links STAR's and "
-                "ADORE's)"
+                "the folder downloaded from the paper's code"
             )
         return {**section["encoder"], **{k: v for k, v in released.items() if v is not None}}
 
@@ -252,6 +251,7 @@ BM25 = Family("bm25", "bm25")
 RELEASED_DENSE = ReleasedDenseFamily(
     "dense-released", "dense", "irrepro.dense.released:released_job"
 )
+RELEASED_TCT = ReleasedDenseFamily("tct-released", "tct", RELEASED_DENSE.recipe)
 WARMUP = DenseFamily("warm-up", "dense", "irrepro.dense.training:biencoder_job")
 STAR = DenseFamily("star", "dense", WARMUP.recipe)
 ANCE = AnceFamily("ance", "dense", "irrepro.dense.ance:ance_job")
@@ -270,8 +270,8 @@ SPLADE = SpladeFamily("splade", "splade", "irrepro.splade.training:splade_job")
 SPLADE_RELEASED = ReleasedSpladeFamily(
     "splade-released", "splade", "irrepro.splade.training:released_job"
 )
-FAMILIES = (BM25, WARMUP, STAR, ANCE, ADORE, RELEASED_DENSE, COLBERT, TCT_STUDENTS, RERANK,
-            FUSION, CROSS_ENCODER, SPLADE, SPLADE_RELEASED)  # fmt: skip
+FAMILIES = (BM25, WARMUP, STAR, ANCE, ADORE, RELEASED_DENSE, COLBERT, TCT_STUDENTS,
+            RELEASED_TCT, RERANK, FUSION, CROSS_ENCODER, SPLADE, SPLADE_RELEASED)  # fmt: skip
 ENSEMBLE = "ensemble"  # negatives pooled from several runs (splade.ensemble): EnsembleDistil's
 
 _ALL = [
@@ -305,6 +305,7 @@ _ALL = [
             ("tct", "TCT", "inbatch-kd"),
         )
     ),
+    Method("tct-released", "TCT-ColBERT (released)", RELEASED_TCT, DENSE_RUN),
     # SPLADE v2 and SPLADE++ (Formal et al. 2021, 2022)
     Method("splade-max", "SPLADE-max", SPLADE, SPLADE_RUN, "inbatch-nll", negatives="bm25"),
     *(

@@ -2,8 +2,10 @@
 
 ColBERT's format (the ColBERT teacher and TCT-ColBERT's students, so that both read one token
 batch): a [Q] or [D] marker after [CLS], queries filled with [MASK] to their full length (query
-augmentation, the fillers attended to). `PackedTokens` keeps many texts' ids in one flat array
-for encoding a corpus in batches cut in any order.
+augmentation, the fillers attended to). Pyserini's format (castorini's released TCT-ColBERT):
+"[CLS] [Q] " and "[CLS] [D] " written as text, so the marker is the three word pieces "[ q ]",
+and no [SEP] at the end; the same query filling. `PackedTokens` keeps many texts' ids in one
+flat array for encoding a corpus in batches cut in any order.
 """
 
 from __future__ import annotations
@@ -19,22 +21,32 @@ TOKENIZE_CHUNK = 4096
 KINDS = ("query", "passage")
 # ColBERT's markers are BERT's first unused vocabulary entries; other vocabularies get new tokens.
 MARKER_TOKENS = {"query": ("[unused0]", "[Q]"), "passage": ("[unused1]", "[D]")}
+MARKER_STYLES = ("colbert", "pyserini")
 
 
 @dataclass(frozen=True)
 class Markers:
-    """Token ids of ColBERT's input format: [Q] / [D] markers and the query filler [MASK]."""
+    """Token ids of the marked input formats: the [Q] / [D] marker after [CLS] (one token,
+    or Pyserini's word pieces), the query filler [MASK], and whether a text ends with [SEP]."""
 
-    query: int
-    passage: int
+    query: int | tuple[int, ...]
+    passage: int | tuple[int, ...]
     fill: int
+    end_with_sep: bool = True
 
     @classmethod
-    def for_model(cls, backbone, tokenizer) -> Markers:
-        """BERT's [unused0]/[unused1] where the vocabulary has them (ColBERT's choice); else
-        [Q]/[D] are added to the tokenizer and the backbone's embeddings grow to match."""
+    def for_model(cls, backbone, tokenizer, style: str = "colbert") -> Markers:
+        """ColBERT's: BERT's [unused0]/[unused1] where the vocabulary has them; else [Q]/[D]
+        are added to the tokenizer and the backbone's embeddings grow to match. Pyserini's:
+        the word pieces of "[Q]" and "[D]", nothing added."""
         if tokenizer.mask_token_id is None or tokenizer.cls_token_id is None:
             raise ValueError("markers need a tokenizer with [CLS] and [MASK] tokens")
+        if style not in MARKER_STYLES:
+            raise ValueError(f"markers must be one of {MARKER_STYLES}, not {style!r}")
+        if style == "pyserini":
+            pieces = {kind: tuple(tokenizer(text, add_special_tokens=False)["input_ids"])
+                      for kind, (_, text) in MARKER_TOKENS.items()}  # fmt: skip
+            return cls(pieces["query"], pieces["passage"], tokenizer.mask_token_id, False)
         vocab = tokenizer.get_vocab()
         ids = {}
         for kind, (unused, added) in MARKER_TOKENS.items():
@@ -47,10 +59,16 @@ class Markers:
             backbone.resize_token_embeddings(len(tokenizer))
         return cls(ids["query"], ids["passage"], tokenizer.mask_token_id)
 
-    def of(self, kind: str) -> int:
+    def of(self, kind: str) -> tuple[int, ...]:
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
-        return self.query if kind == "query" else self.passage
+        marker = self.query if kind == "query" else self.passage
+        return (marker,) if isinstance(marker, int) else marker
+
+    @property
+    def skip(self) -> int:
+        """Positions before the pooled tokens: [CLS] and the marker."""
+        return 1 + len(self.of("query"))
 
 
 def tokenize(tokenizer, texts, max_length: int, kind: str, markers: Markers | None) -> dict:
@@ -90,18 +108,22 @@ class PackedTokens:
         markers: Markers | None = None,
     ) -> PackedTokens:
         pieces, lengths = [], []
-        marker = markers.of(kind) if markers is not None else None
+        marker = list(markers.of(kind)) if markers is not None else None
+        # without a final [SEP] the text gets its place: the same length budget in all
+        sep_dropped = markers is not None and not markers.end_with_sep
+        room = max_length if marker is None else max_length - len(marker) + sep_dropped
         for start in range(0, len(texts), TOKENIZE_CHUNK):
             chunk = [str(text) for text in texts[start : start + TOKENIZE_CHUNK]]
             ids = tokenizer(
                 chunk,
                 truncation=True,
-                max_length=max_length if marker is None else max_length - 1,
+                max_length=room,
                 return_attention_mask=False,
                 return_token_type_ids=False,
             )["input_ids"]
             if marker is not None:
-                ids = [row[:1] + [marker] + row[1:] for row in ids]
+                end = -1 if sep_dropped else None
+                ids = [row[:1] + marker + row[1:end] for row in ids]
             lengths.extend(len(row) for row in ids)
             pieces.append(np.fromiter(chain.from_iterable(ids), dtype=np.int32))
         offsets = np.zeros(len(lengths) + 1, dtype=np.int64)

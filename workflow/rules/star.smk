@@ -8,8 +8,11 @@ use rule train_warmup as train_star with:
         method=methods.one_of(methods.trained(methods.STAR)),
 
 
-# star-released, adore-released: DRhard's released checkpoints (or any bi-encoder named in
-# `dense.released`), saved as they are; adore-released searches star-released's index.
+# star-released, adore-released, tct-released: DRhard's and castorini's released checkpoints (or
+# any bi-encoder named in `dense.released`, `tct.released`), saved as they are; adore-released
+# searches star-released's index.
 use rule train_warmup as train_released with:
     wildcard_constraints:
-        method=methods.one_of(methods.trained(methods.RELEASED_DENSE)),
+        method=methods.one_of(
+            methods.trained(methods.RELEASED_DENSE) + methods.trained(methods.RELEASED_TCT)
+        ),

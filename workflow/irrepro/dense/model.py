@@ -8,8 +8,9 @@ level) and a sentence-transformers model at the same time, so both libraries loa
 With `markers` (TCT-ColBERT's students, and the ColBERT teacher in irrepro.tct) the input is
 ColBERT's: a [Q] or [D] marker after [CLS], queries filled with [MASK] to their full length
 (query augmentation, the masks attended to), and mean pooling over the tokens after the
-marker. sentence-transformers cannot add the markers, so such a model is saved for
-transformers and irrepro only.
+marker. `markers="pyserini"` is the input of castorini's released TCT-ColBERT as Pyserini
+encodes it (irrepro.tokens). sentence-transformers cannot add the markers, so such a model is
+saved for transformers and irrepro only.
 """
 
 from __future__ import annotations
@@ -33,6 +34,11 @@ ENCODER_CONFIG = "irrepro_encoder.json"
 DENSE_DIR, LAYER_NORM_DIR = "2_Dense", "3_LayerNorm"
 
 
+def marker_style(markers: bool | str) -> str:
+    """`markers` as saved and configured: True (older saves) is ColBERT's format."""
+    return "colbert" if markers is True else markers
+
+
 class BiEncoder(nn.Module):
     """Shared query/passage encoder; `forward` gives (B, dim) vectors."""
 
@@ -48,7 +54,9 @@ class BiEncoder(nn.Module):
         self.tokenizer = tokenizer
         self.pooling = pooling
         self.normalize = normalize
-        self.markers = Markers.for_model(backbone, tokenizer) if markers else None
+        self.markers = (
+            Markers.for_model(backbone, tokenizer, marker_style(markers)) if markers else None
+        )
         hidden = backbone.config.hidden_size
         self.head = nn.Sequential(nn.Linear(hidden, hidden), nn.LayerNorm(hidden)) if head else None
         self.train(backbone.training)  # eval after from_pretrained: one mode for all parts
@@ -97,12 +105,18 @@ class BiEncoder(nn.Module):
                 "pooling": self.pooling,
                 "head": self.head is not None,
                 "normalize": self.normalize,
-                "markers": self.markers is not None,
+                "markers": True if self.marker_style == "colbert" else self.marker_style,
                 "max_seq_length": max_seq_length,
             }
             write_json(tmp / ENCODER_CONFIG, config)
 
     # ------------------------------------------------------------------ encoding
+
+    @property
+    def marker_style(self) -> str | bool:
+        if self.markers is None:
+            return False
+        return "colbert" if self.markers.end_with_sep else "pyserini"
 
     @property
     def dim(self) -> int:
@@ -127,7 +141,8 @@ class BiEncoder(nn.Module):
         if self.pooling == "cls":
             vectors = hidden[:, 0]
         elif self.markers is not None:  # TCT-ColBERT: the tokens after [CLS] and the marker
-            vectors = masked_mean(hidden[:, 2:], attention_mask[:, 2:])
+            skip = self.markers.skip
+            vectors = masked_mean(hidden[:, skip:], attention_mask[:, skip:])
         else:
             vectors = masked_mean(hidden, attention_mask)
         if self.head is not None:

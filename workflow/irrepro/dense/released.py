@@ -1,6 +1,7 @@
 """Released bi-encoders as rows of their own, evaluated without training (`star-released`,
 `adore-released`, `tct-released`): a full-scale setup is checked against the published numbers
-in hours, before anything is trained.
+in hours, before anything is trained. castorini's TCT-ColBERT is a BERT read with Pyserini's
+input format (`markers: pyserini`, mean pooling after the marker).
 
 DRhard distributes STAR and ADORE as folders of its `RobertaDot` (config.json and
 pytorch_model.bin: `roberta.*`, the `embeddingHead` Linear and the `norm` LayerNorm over the
@@ -61,7 +62,11 @@ def load_released(encoder: dict) -> BiEncoder:
     if (folder / ENCODER_CONFIG).exists():
         return BiEncoder.load(folder)
     return BiEncoder.from_backbone(
-        source, encoder.get("pooling", "cls"), False, encoder.get("normalize", False)
+        source,
+        encoder.get("pooling", "cls"),
+        False,
+        encoder.get("normalize", False),
+        markers=encoder.get("markers") or False,
     )
 
 
