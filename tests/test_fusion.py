@@ -6,7 +6,14 @@ import pytest
 
 from irrepro import methods
 from irrepro.errors import ConfigError
-from irrepro.fusion import alpha_grid, fuse, normalized, sample_queries, tune_alpha
+from irrepro.fusion import (
+    alpha_grid,
+    by_query_then_score,
+    fuse,
+    normalized,
+    sample_queries,
+    tune_alpha,
+)
 
 
 def run(rows):
@@ -196,3 +203,12 @@ def test_fusion_equals_the_plain_pandas_equation_on_random_runs():
     assert got["doc_id"].tolist() == want["doc_id"].tolist()
     assert got["rank"].tolist() == want["rank"].tolist()
     assert np.allclose(got["score"], want["score"])
+
+
+@pytest.mark.parametrize("n_queries", [50, 70_000])  # 16-bit codes (radix sort), and not
+def test_the_fused_order_is_lexsorts(n_queries):
+    rng = np.random.default_rng(n_queries)
+    query = np.sort(rng.integers(0, n_queries, 5000))
+    score = rng.integers(0, 4, 5000).astype(float)  # many ties: their row order must stay
+    expected = np.lexsort((-score, query))
+    np.testing.assert_array_equal(by_query_then_score(query, score, n_queries), expected)
