@@ -5,10 +5,10 @@ import pandas as pd
 import pytest
 
 from irrepro import methods
+from irrepro.artefacts import by_query_then_score
 from irrepro.errors import ConfigError
 from irrepro.fusion import (
     alpha_grid,
-    by_query_then_score,
     fuse,
     normalized,
     sample_queries,

@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from tqdm import tqdm
 
-from .artefacts import QRELS, QUERIES
+from .artefacts import QRELS, QUERIES, by_query_then_score
 from .errors import ConfigError
 from .metrics import aggregate, evaluate, parse_metric
 
@@ -90,6 +90,7 @@ class JoinedRuns:
         """The fused run in trec_eval order (score descending, doc id descending on ties), cut
         to `depth` per query."""
         score = alpha * self.sparse + self.dense
+        # equal scores keep the union's order: doc id descending (see `of`)
         order = by_query_then_score(self.query, score, len(self.queries))
         query = self.query[order]
         starts = np.flatnonzero(np.r_[True, query[1:] != query[:-1]])
@@ -131,17 +132,6 @@ def _encode(*columns: pd.Series, descending: bool) -> tuple[np.ndarray, pa.Array
     position = np.empty(len(ids), dtype=np.int64)
     position[order.to_numpy()] = np.arange(len(ids))
     return position[codes], ids.take(order)
-
-
-def by_query_then_score(query: np.ndarray, score: np.ndarray, n_queries: int) -> np.ndarray:
-    """Row order by query code, then score descending; equal scores keep their row order (the
-    union's: doc id descending). Two stable sorts, the second a radix sort when the codes fit
-    in 16 bits (a dev or test set): 30% faster than np.lexsort on 10M rows."""
-    by_score = np.argsort(-score, kind="stable")
-    group = query[by_score]
-    if n_queries <= np.iinfo(np.uint16).max:
-        group = group.astype(np.uint16)
-    return by_score[np.argsort(group, kind="stable")]
 
 
 def normalized(query: np.ndarray, scores: np.ndarray, how: str, n_queries: int) -> np.ndarray:

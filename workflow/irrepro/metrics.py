@@ -20,6 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .artefacts import by_query_then_score
 from .errors import ConfigError
 from .logs import Tally
 
@@ -74,10 +75,12 @@ def _check_unique(query: np.ndarray, doc_ids: pa.Array, run: pd.DataFrame) -> No
         )
 
 
-def _trec_eval_order(query: np.ndarray, score: np.ndarray, doc_ids: pa.Array) -> np.ndarray:
+def _trec_eval_order(
+    query: np.ndarray, score: np.ndarray, doc_ids: pa.Array, n_queries: int
+) -> np.ndarray:
     """Row order by query, score descending, doc_id descending. Strings are compared only
     inside groups of equal scores, which are few in real runs."""
-    order = np.lexsort((-score, query))
+    order = by_query_then_score(query, score, n_queries)
     q, s = query[order], score[order]
     same = (q[1:] == q[:-1]) & (s[1:] == s[:-1])
     if not same.any():
@@ -105,20 +108,27 @@ class _Ranked:
     relevant: np.ndarray
 
 
+def _positions(values: pa.Array, index: pd.Index) -> np.ndarray:
+    """Each value's position in `index` (-1 if absent): Arrow's hash lookup, no Python strings."""
+    found = pc.index_in(values, value_set=pa.array(index, pa.string()))
+    return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
 def _rank(run: pd.DataFrame, qrels: pd.DataFrame, queries: pd.Index, level: int) -> _Ranked:
-    query = queries.get_indexer(run["query_id"])
-    run = run.loc[query >= 0]
-    query = query[query >= 0]
+    query = _positions(_arrow_strings(run["query_id"]), queries)
+    judged = query >= 0
+    if not judged.all():
+        run, query = run.loc[judged], query[judged]
     doc_ids = _arrow_strings(run["doc_id"])
     _check_unique(query, doc_ids, run)
-    order = _trec_eval_order(query, run["score"].to_numpy(dtype=float), doc_ids)
+    order = _trec_eval_order(query, run["score"].to_numpy(dtype=float), doc_ids, len(queries))
     query = query[order]
     starts = np.flatnonzero(np.r_[True, query[1:] != query[:-1]])
     position = np.arange(len(query)) - np.repeat(starts, np.diff(np.r_[starts, len(query)])) + 1
     # judgments, looked up through the (few) judged documents' codes
     judged_docs = pd.Index(qrels["doc_id"].unique())
     stride = len(judged_docs) + 1
-    run_keys = query.astype(np.int64) * stride + judged_docs.get_indexer(run["doc_id"])[order] + 1
+    run_keys = query.astype(np.int64) * stride + _positions(doc_ids, judged_docs)[order] + 1
     judged_keys = (
         queries.get_indexer(qrels["query_id"]).astype(np.int64) * stride
         + judged_docs.get_indexer(qrels["doc_id"])
