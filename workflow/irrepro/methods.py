@@ -78,6 +78,10 @@ class Family:
         """The config fields training `method` reads (its rule's params)."""
         raise ConfigError(f"{method.name} is not trained by the pipeline")
 
+    def encoder(self, config: dict, method: Method) -> dict:
+        """The encoder settings (input lengths included) `method`'s texts go through."""
+        return config[self.section]["encoder"]
+
     def train_inputs(self, method: Method, layout: Layout) -> dict[str, str]:
         """Files training `method` reads besides the corpus and the train queries."""
         inputs = {}
@@ -146,6 +150,11 @@ class ReleasedDenseFamily(Family):
 
 class AdoreFamily(Family):
     """ADORE: a query encoder trained against its base model's fixed index."""
+
+    def encoder(self, config, method):
+        """Its base's: the queries are encoded as the base model's were."""
+        base = get(method.base)
+        return base.family.encoder(config, base)
 
     def settings(self, config, method):
         section = config[self.section]
@@ -431,13 +440,6 @@ def dense_index_of(method: str) -> tuple[str, str]:
     if record is None or record.run != DENSE_RUN:
         raise ConfigError(f"{method!r} is not a dense retrieval method")
     return record.base or method, record.index
-
-
-def encoder_section(method: str) -> str:
-    """Config section holding the input lengths of the encoder a dense run's queries go
-    through (TCT-ColBERT's students have their own)."""
-    base, _ = dense_index_of(method)
-    return METHODS[base].family.section
 
 
 def one_of(names) -> str:

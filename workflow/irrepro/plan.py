@@ -138,12 +138,9 @@ class Plan:
         return {**self.layout.train_data(), **record.family.train_inputs(record, self.layout)}
 
     def encoder_lengths(self, method: str) -> dict[str, int]:
-        """query_length and passage_length of the encoder a dense method's texts go through
-        (a released row's own)."""
+        """query_length and passage_length of the encoder a dense method's texts go through."""
         record = methods.get(method)
-        if isinstance(record.family, methods.ReleasedDenseFamily):
-            return record.family.encoder(self.config, record)
-        return self.config[methods.encoder_section(method)]["encoder"]
+        return record.family.encoder(self.config, record)
 
     def sparse_settings(self, method: str) -> dict:
         """A SPLADE model's input lengths, for indexing and retrieval (batch sizes: speed.py)."""

@@ -20,7 +20,6 @@ import torch
 from safetensors.torch import load_file
 from transformers import AutoTokenizer, RobertaConfig, RobertaModel
 
-from ..backbone import BackboneError
 from ..train.job import Job, TrainData
 from ..train.losses import Loss
 from .model import ENCODER_CONFIG, BiEncoder
@@ -47,13 +46,9 @@ def released_job(data: TrainData) -> Job:
 
 
 def load_released(encoder: dict) -> BiEncoder:
-    """The bi-encoder an entry of `dense.released` / `tct.released` names (`checkpoint`)."""
-    source = encoder.get("checkpoint")
-    if not source:
-        raise BackboneError(
-            "a released row needs its `checkpoint`: a model id or the folder downloaded from "
-            "the paper's code (DRhard's README links its STAR and ADORE checkpoints)"
-        )
+    """The bi-encoder an entry of `dense.released` / `tct.released` names (`checkpoint`; an
+    entry without one is refused when the plan reads it, methods.ReleasedDenseFamily)."""
+    source = encoder["checkpoint"]
     folder = Path(source)
     state = drhard_state(folder) if folder.is_dir() else None
     if state is not None:
