@@ -32,6 +32,7 @@ with failures.config_errors_exit():
     include: "workflow/rules/splade.smk"
     include: "workflow/rules/fusion.smk"
     include: "workflow/rules/evaluate.smk"
+    include: "workflow/rules/transfer.smk"
     include: "workflow/rules/tables.smk"
     include: "workflow/rules/report.smk"
 

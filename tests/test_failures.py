@@ -82,7 +82,7 @@ def test_bad_input_is_logged_once_and_recorded_for_the_end_of_the_run(tmp_path, 
     assert failures.error_file(log_file).read_text() == message + "\n"
     assert "Traceback" not in log_file.read_text() and str(error) in log_file.read_text()
     assert "duplicate" not in capfd.readouterr().err  # said last, by report_failed_jobs
-    failures.report_failed_jobs(tmp_path / "logs", since=time.time() - 60)
+    failures.report_failed_jobs([tmp_path / "logs"], since=time.time() - 60)
     err = capfd.readouterr().err
     assert err.count(message) == 1 and str(log_file) in err
 
@@ -100,7 +100,7 @@ def test_a_rerun_clears_the_error_and_old_errors_are_not_reported(tmp_path, capf
     old = time.time() - 3600
     os.utime(failures.error_file(log_file), (old, old))
     capfd.readouterr()
-    failures.report_failed_jobs(tmp_path / "logs", since=time.time() - 60)
+    failures.report_failed_jobs([tmp_path / "logs"], since=time.time() - 60)
     assert capfd.readouterr().err == ""
     with rule_logging(log_file, "bm25_index"):
         logging.getLogger("x").info("ok")

@@ -153,7 +153,7 @@ def test_local_trec_folder_gives_a_test_split_and_no_dev_role(tmp_path):
     plan = Plan(local_trec_config(tmp_path, ["bm25"]))
     assert plan.splits == ["test"] and plan.eval_splits == ["test"]
     assert plan.roles == {"dev": None, "test": "test"}
-    assert plan.source_files() == sorted(
+    assert plan.data.source_files() == sorted(
         str(tmp_path / name) for name in ("corpus.jsonl", "topics.txt", "qrels.txt")
     )
     assert "results/mine/negatives/bm25.parquet" not in plan.targets()  # no train split
@@ -200,7 +200,7 @@ def test_each_training_rule_gets_only_its_methods_settings():
     assert plan.training("star")["training"]["steps"] == 120  # dense.train + methods.star
     adore = plan.training("adore-bm25neg-pq6")
     assert adore["query_length"] == 16 and adore["training"]["depth"] == 100
-    assert "table_splits" not in plan.dataset_settings()
+    assert "table_splits" not in plan.data.settings()
 
 
 def test_training_inputs_come_from_the_registry():
@@ -270,7 +270,7 @@ def test_the_1m_slice_is_msmarco_with_a_sampled_corpus_and_fewer_steps():
     validate(config, SCHEMA)
     plan = Plan(config)
     assert plan.splits == ["train", "dev", "dl19"] and plan.relevance_level("dl19") == 2
-    assert plan.dataset_settings()["sample_passages"] == 1_000_000
+    assert plan.data.settings()["sample_passages"] == 1_000_000
     assert plan.training("star")["training"]["steps"] == 5000
     assert plan.training("ance")["training"]["refresh_every"] == 5000
     assert "results/msmarco-1m/metrics/star-released/dl19.json" in plan.targets()

@@ -119,10 +119,11 @@ def clear_failure(log_file: str | Path) -> None:
     error_file(log_file).unlink(missing_ok=True)
 
 
-def report_failed_jobs(logs_dir: str | Path, since: float) -> None:
+def report_failed_jobs(logs_dirs: list[str | Path], since: float) -> None:
     """Print each job's error line written since `since` (the workflow's start), last."""
     found = sorted(
         (mtime, path)
+        for logs_dir in logs_dirs
         for path in Path(logs_dir).rglob(f"*{ERROR_SUFFIX}")
         if (mtime := path.stat().st_mtime) >= since
     )

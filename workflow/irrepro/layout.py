@@ -1,7 +1,8 @@
 """Where every artefact lives under results/<dataset>/: the one place that builds their paths.
 
 The rules, the plan and the tables all ask a `Layout`; a rule passes Snakemake wildcards as
-names (`layout.run("{method}", "{split}")`) and gets the path pattern.
+names (`layout.run("{method}", "{split}")`) and gets the path pattern. A zero-shot transfer's
+layout (irrepro.transfer) keeps its artefacts in its own folder and reads another's data stage.
 """
 
 from __future__ import annotations
@@ -10,24 +11,28 @@ from pathlib import Path
 
 
 class Layout:
-    def __init__(self, root: str | Path):
+    def __init__(self, root: str | Path, data_root: str | Path | None = None):
         self.root = str(root)
+        self.data_root = str(root if data_root is None else data_root)
 
     def _path(self, *parts: str) -> str:
         return str(Path(self.root, *parts))
 
+    def _data(self, *parts: str) -> str:
+        return str(Path(self.data_root, "data", *parts))
+
     # data
     def corpus(self) -> str:
-        return self._path("data", "corpus.parquet")
+        return self._data("corpus.parquet")
 
     def queries(self, split: str) -> str:
-        return self._path("data", "queries", f"{split}.parquet")
+        return self._data("queries", f"{split}.parquet")
 
     def qrels(self, split: str) -> str:
-        return self._path("data", "qrels", f"{split}.parquet")
+        return self._data("qrels", f"{split}.parquet")
 
     def manifest(self) -> str:
-        return self._path("data", "manifest.json")
+        return self._data("manifest.json")
 
     def train_data(self) -> dict[str, str]:
         """What every training job reads: the corpus and the judged train queries."""

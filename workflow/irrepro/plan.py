@@ -7,14 +7,14 @@ never the data.
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
-from . import datasets, methods, tables
-from .datasets.fingerprint import fingerprints
+from . import methods, tables, zero_shot
+from .dataset_plan import DatasetPlan
 from .errors import ConfigError
-from .layout import Layout
 from .metrics import parse_metric
 from .speed import without_speed
+from .transfer import Transfer
+from .zero_shot import ZERO_SHOT
 
 log = logging.getLogger(__name__)
 
@@ -25,18 +25,11 @@ TUNE_SPLIT = "tune"  # sampled train queries for tuning fusion weights, made by 
 class Plan:
     def __init__(self, config: dict):
         self.config = config
-        self.dataset = config["dataset"]
-        if self.dataset not in config.get("datasets", {}):
-            raise ConfigError(
-                f"dataset {self.dataset!r} is not defined under `datasets:` "
-                f"(defined: {', '.join(config.get('datasets', {})) or 'none'})"
-            )
-        self.spec = config["datasets"][self.dataset]
-        self.root = str(Path(config["results"]) / self.dataset)
-        self.layout = Layout(self.root)
-        self.splits = datasets.split_names(self.spec)
-        self._check_split_keys()
+        self.data = DatasetPlan(config, config["dataset"])
+        self.dataset, self.spec, self.root = self.data.name, self.data.spec, self.data.root
+        self.layout, self.splits, self.roles = self.data.layout, self.data.splits, self.data.roles
         skip = config["evaluation"]["skip_splits"]
+        self.data.check_split_keys("evaluation.skip_splits", skip or [])
         skip = {"train"} if skip is None else set(skip)
         self.eval_splits = [split for split in self.splits if split not in skip]
         self.methods = [methods.get(name).name for name in config["methods"]]
@@ -57,69 +50,42 @@ class Plan:
         pending = [m for m in self.methods if not methods.get(m).implemented]
         if pending:
             log.warning("methods whose stage is not implemented yet (dry run only): %s", pending)
+        self.transfer = Transfer(config, self.data, self.methods)
         self.tables = list(config["tables"])
+        if self.transfer.targets and ZERO_SHOT not in self.tables:
+            self.tables.append(ZERO_SHOT)
         for name in self.tables:
-            if name != SUMMARY:
+            if name == ZERO_SHOT and not self.transfer.targets:
+                raise ConfigError(f"table {ZERO_SHOT!r} needs `transfer.targets`")
+            if name not in (SUMMARY, ZERO_SHOT):
                 tables.get_table(name)
-        self.roles = self._roles()
         self.metrics = self._metrics()
-
-    def _check_split_keys(self) -> None:
-        """Settings keyed by split must name a split (a typo would silently fall back)."""
-        named = [
-            (f"datasets.{self.dataset}.relevance_level", self.spec.get("relevance_level") or {}),
-            ("evaluation.skip_splits", self.config["evaluation"]["skip_splits"] or []),
-        ]
-        for key, splits in named:
-            unknown = sorted(set(splits) - set(self.splits))
-            if unknown:
-                raise ConfigError(
-                    f"{key}: {', '.join(map(repr, unknown))} is not a split of {self.dataset} "
-                    f"(splits: {', '.join(self.splits)})"
-                )
-
-    def _roles(self) -> dict[str, str | None]:
-        """Which split plays `dev` and `test` in the paper tables (MS MARCO dev, TREC DL19)."""
-        explicit = self.spec.get("table_splits") or {}
-        for role, split in explicit.items():
-            if split is not None and split not in self.splits:
-                raise ConfigError(
-                    f"table_splits.{role}: {split!r} is not a split of {self.dataset}"
-                )
-        defaults = {
-            "dev": "dev" if "dev" in self.splits else None,
-            "test": next((s for s in ("dl19", "test") if s in self.splits), None),
-        }
-        return {role: explicit.get(role, default) for role, default in defaults.items()}
 
     def _metrics(self) -> list[str]:
         wanted = list(self.config["evaluation"]["metrics"])
-        for name in self.tables:
-            if name != SUMMARY:
-                wanted += sorted(tables.get_table(name).metrics())
+        for name in self.paper_tables():
+            wanted += sorted(tables.get_table(name).metrics())
+        if self.transfer.targets:
+            wanted.append(zero_shot.METRIC)
         unique = list(dict.fromkeys(wanted))
         for name in unique:
             parse_metric(name)
         return unique
 
-    def source_files(self) -> list[str]:
-        return datasets.source_files(self.spec)
+    def paper_tables(self) -> list[str]:
+        """The configured tables of published.yaml (not the summary, not the zero-shot one)."""
+        return [name for name in self.tables if name not in (SUMMARY, ZERO_SHOT)]
 
-    def source_fingerprints(self) -> dict[str, str]:
-        """SHA-256 of each source file: a replaced file reruns the data stage whatever its mtime."""
-        return fingerprints(self.source_files())
-
-    def dataset_settings(self) -> dict:
-        """What the data stage reads of the dataset's entry (not which split plays which role
-        in the tables, so remapping `table_splits` reruns only the tables)."""
-        return {key: value for key, value in self.spec.items() if key != "table_splits"}
+    def log_dirs(self) -> list[str]:
+        """Where jobs write logs: this dataset's folder, its targets' and the transfers'."""
+        return [self.layout.logs_dir(), *self.transfer.log_dirs()]
 
     def bm25_index_settings(self) -> dict:
         """Scoring and tokenisation: the `bm25` section but the query batch size."""
         return without_speed(self.config["bm25"], "bm25")
 
     def relevance_level(self, split: str) -> int:
-        return datasets.relevance_level(self.spec, split)
+        return self.data.relevance_level(split)
 
     def run_depth(self, split: str) -> int:
         """Train runs only feed negative mining, so they stop at train_depth."""
@@ -208,7 +174,9 @@ class Plan:
         """What a table reads, limited to the methods this config runs: metric summaries on
         the mapped splits (each names its method and split), and keyed by what they are of,
         trained models' folders (training cost), index stats (size: by "model/kind"), hybrids'
-        latency measurements."""
+        latency measurements; the zero-shot table, each target's metrics by method."""
+        if table == ZERO_SHOT:
+            return {"transfers": self.transfer.metric_files()}
         if table == SUMMARY:
             metrics = [self.metric_file(m, s) for m in self.methods for s in self.eval_splits]
             return {
@@ -246,10 +214,7 @@ class Plan:
 
     def table_inputs(self, table: str) -> dict[str, list[str]]:
         """The files of table_sources, as the table rule's named input lists."""
-        return {
-            kind: list(files.values()) if isinstance(files, dict) else files
-            for kind, files in self.table_sources(table).items()
-        }
+        return {kind: _files(found) for kind, found in self.table_sources(table).items()}
 
     def table_files(self) -> list[str]:
         return [self.layout.table(name, ext) for name in self.tables for ext in ("md", "csv")]
@@ -266,7 +231,10 @@ class Plan:
 
     def per_query_sources(self, table: str) -> tuple[dict[str, str], str, str] | None:
         """Per-query metric files of a table's methods on its first metric column's split,
-        with that metric and split; None if the table has no such column or method."""
+        with that metric and split; None if the table has no such column or method. The
+        zero-shot table's: its first target's."""
+        if table == ZERO_SHOT:
+            return self.transfer.per_query_sources()
         spec = tables.get_table(table)
         for column in spec.columns:
             split = self.roles.get(column.role) if column.source == "metrics" else None
@@ -294,3 +262,11 @@ class Plan:
         if "bm25" in self.methods and "train" in self.splits:  # for the training stages
             files.append(self.layout.negatives("bm25"))
         return files
+
+
+def _files(found: str | list | dict) -> list[str]:
+    """The paths in a path, a list or a (nested) dict of them."""
+    if isinstance(found, str):
+        return [found]
+    values = found.values() if isinstance(found, dict) else found
+    return [path for value in values for path in _files(value)]

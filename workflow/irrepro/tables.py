@@ -138,6 +138,13 @@ def get_table(name: str) -> TableSpec:
     return tables[name]
 
 
+def title(name: str) -> str:
+    """A table's title: published.yaml's, or the zero-shot table's."""
+    from . import zero_shot
+
+    return zero_shot.published()["title"] if name == zero_shot.ZERO_SHOT else get_table(name).title
+
+
 @dataclass
 class Measurements:
     """Everything tables read: metric summaries, training costs, index sizes, latencies."""
@@ -151,6 +158,8 @@ class Measurements:
     run_writers: dict[str, dict | None] = field(default_factory=dict)
     # "data", "method/split", ... -> what that source counted (logs.Tally records)
     counted: dict[str, dict] = field(default_factory=dict)
+    # (method, transfer target) -> metrics on the target's scored split (the zero-shot table)
+    transfers: dict[tuple[str, str], dict[str, float]] = field(default_factory=dict)
 
     def nonzero_counts(self) -> dict[str, dict]:
         """What the sources counted (empty documents, queries that found nothing), where any."""
@@ -195,24 +204,35 @@ class Measurements:
 
 
 def load_measurements(
-    metrics=(), models=None, indexes=None, latency=None, efficiency=None, manifest=()
-) -> Measurements:
+    metrics=(), models=None, indexes=None, latency=None, efficiency=None, manifest=(),
+    transfers=None,
+) -> Measurements:  # fmt: skip
     """From the evaluate rule's JSON summaries (each names its method and split), and, keyed
     as Plan.table_sources keys them, models' training.json, indexes' stats ("model/kind"),
-    hybrids' latency measurements and sparse runs' efficiency; the data manifest's counts."""
-    summaries = [_json(path) for path in metrics]
+    hybrids' latency measurements and sparse runs' efficiency; the data manifest's counts;
+    transfer targets' summaries (target -> method -> file)."""
+    own = [_json(path) for path in metrics]
+    transferred = {t: [_json(p) for p in files.values()] for t, files in (transfers or {}).items()}
+    runs = {f"{s['method']}/{s['split']}": s for s in own}
+    for target, found in transferred.items():
+        runs |= {f"{target}: {s['method']}/{s['split']}": s for s in found}
     efficiency = {m: _json(p) for m, p in (efficiency or {}).items()}
     counted = {"data": _json(manifest[0]).get("counted", {})} if manifest else {}
-    counted |= {f"{s['method']}/{s['split']}": s.get("counted", {}) for s in summaries}
+    counted |= {run: s.get("counted", {}) for run, s in runs.items()}
     counted |= {f"{m} (index, dev queries)": e.get("counted", {}) for m, e in efficiency.items()}
     return Measurements(
-        metrics={(s["method"], s["split"]): s["metrics"] for s in summaries},
+        metrics={(s["method"], s["split"]): s["metrics"] for s in own},
         training={m: _json(Path(d) / "training.json") for m, d in (models or {}).items()},
         indexes={tuple(key.split("/")): _json(p) for key, p in (indexes or {}).items()},
         latency={m: _json(p) for m, p in (latency or {}).items()},
         efficiency=efficiency,
         counted=counted,
-        run_writers={f"{s['method']}/{s['split']}": s.get("run_written_by") for s in summaries},
+        run_writers={run: s.get("run_written_by") for run, s in runs.items()},
+        transfers={
+            (s["method"], target): s["metrics"]
+            for target, found in transferred.items()
+            for s in found
+        },
     )
 
 
@@ -227,23 +247,27 @@ def build(spec: TableSpec, found: Measurements, roles: dict[str, str | None]) ->
         for column, published in zip(spec.columns, row.published, strict=True):
             methods = spec.cell_methods(row, column)
             ours, status = found.value(column, methods, roles)
-            delta = ours - published if ours is not None and published is not None else None
-            records.append(
-                {
-                    "table": spec.name,
-                    "row": row.label,
-                    "method": "+".join(methods) or None,
-                    "column": column.label,
-                    "source": column.source,
-                    "split": roles.get(column.role) if column.source == "metrics" else None,
-                    "metric": column.metric,
-                    "ours": ours,
-                    "published": published,
-                    "delta": delta,
-                    "status": status,
-                }
-            )
+            split = roles.get(column.role) if column.source == "metrics" else None
+            records.append(cell_record(spec, row, column, methods, split, ours, status, published))
     return pd.DataFrame.from_records(records)
+
+
+def cell_record(spec, row, column, methods, split, ours, status, published) -> dict:
+    """One cell of a table's long CSV: ours, the published number and their difference."""
+    delta = ours - published if ours is not None and published is not None else None
+    return {
+        "table": spec.name,
+        "row": row.label,
+        "method": "+".join(methods) or None,
+        "column": column.label,
+        "source": column.source,
+        "split": split,
+        "metric": column.metric,
+        "ours": ours,
+        "published": published,
+        "delta": delta,
+        "status": status,
+    }
 
 
 def _number(value: float | None, signed: bool = False, metric: bool = True) -> str:
@@ -351,8 +375,11 @@ def write(
     csv_out: str,
     provenance_out: str,
     fusion_normalize: str = "none",
+    transfer: dict | None = None,
 ) -> pd.DataFrame:
-    """Write one table (a paper table, or `summary`) as Markdown, CSV and provenance JSON."""
+    """Write one table (a paper table, `summary`, or `zero_shot` of the plan's `transfer`
+    description) as Markdown, CSV and provenance JSON."""
+    from . import zero_shot
     from .provenance import markdown_footer
 
     provenance_record = {
@@ -364,6 +391,10 @@ def write(
     if name == "summary":
         frame = summary(found.metrics, metrics, fusion_normalize)
         text = summary_markdown(frame, metrics, f"Dataset `{dataset}`.", footer)
+    elif name == zero_shot.ZERO_SHOT:
+        spec = zero_shot.spec(transfer)
+        frame = zero_shot.build(spec, found, transfer)
+        text = markdown(spec, frame, zero_shot.caption(transfer), footer)
     else:
         spec = label_hybrids(get_table(name), fusion_normalize)
         frame = build(spec, found, roles)

@@ -34,4 +34,4 @@ wildcard_constraints:
 
 
 onerror:
-    failures.report_failed_jobs(LAYOUT.logs_dir(), STARTED)
+    failures.report_failed_jobs(PLAN.log_dirs(), STARTED)

@@ -1,5 +1,7 @@
 # Results tables: ours beside the published numbers, with provenance.
 
+from irrepro.zero_shot import ZERO_SHOT
+
 
 rule table:
     input:
@@ -18,6 +20,7 @@ rule table:
         roles=PLAN.roles,
         metrics=PLAN.metrics,
         fusion_normalize=config["fusion"]["normalize"],
+        transfer=lambda wc: PLAN.transfer.describe() if wc.table == ZERO_SHOT else {},
         workflow_dir=workflow.basedir,
     log:
         LAYOUT.log("table", "{table}"),

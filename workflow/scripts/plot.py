@@ -11,8 +11,7 @@ with rule_logging(snakemake.log[0], snakemake.rule) as log:
         logs = {m: Path(folder) / "train_log.parquet" for m, folder in snakemake.input.items()}
         log.info("training curves of %d models", plots.training_curves(logs, out))
     elif snakemake.rule == "plot_table":
-        title = tables.get_table(snakemake.wildcards.table).title
-        plots.table_chart(snakemake.input[0], title, out)
+        plots.table_chart(snakemake.input[0], tables.title(snakemake.wildcards.table), out)
     else:
         files = dict(snakemake.input.items())
         plots.per_query_distributions(files, snakemake.params.metric, snakemake.params.split, out)

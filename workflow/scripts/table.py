@@ -16,4 +16,5 @@ with rule_logging(snakemake.log[0], snakemake.rule):
         csv_out=snakemake.output.csv,
         provenance_out=snakemake.output.provenance,
         fusion_normalize=snakemake.params.fusion_normalize,
+        transfer=snakemake.params.transfer,
     )
