@@ -164,3 +164,22 @@ def test_the_table_is_each_targets_ndcg_and_their_mean(tmp_path):
     )
     assert "| STAR | 0.500 | – | – | not run | – | – | not run | – | – |" in text
     assert "`scifact` (split `test`, BEIR scifact)" in text
+
+
+def test_the_beir_13_config_plans_the_papers_collections_without_downloading():
+    config = yaml.safe_load((ROOT / "config" / "msmarco-passage.yaml").read_text())
+    beir_13 = yaml.safe_load((ROOT / "config" / "beir-13.yaml").read_text())
+    config["datasets"] |= beir_13["datasets"]
+    config["transfer"] = beir_13["transfer"]
+    validate(config, SCHEMA)
+    plan = Plan(config)
+    described = plan.transfer.describe()
+    assert sorted(t["collection"] for t in described["targets"].values()) == sorted(BEIR_13)
+    assert set(plan.transfer.splits.values()) == {"test"}
+    assert {"bm25", "star", "tct", "splade-ensembledistil"} <= set(described["methods"])
+    table = zero_shot.spec(described)
+    published = {row.methods[0]: row.published[-1] for row in table.rows}
+    assert published["distilsplade"] == 0.506 and published["splade-max"] == 0.464
+    assert published["splade-released"] == pytest.approx(0.5050, abs=1e-4)
+    assert published["bm25"] == pytest.approx(0.4370, abs=1e-4)
+    assert published["star"] is None
