@@ -183,3 +183,10 @@ def test_the_beir_13_config_plans_the_papers_collections_without_downloading():
     assert published["splade-released"] == pytest.approx(0.5050, abs=1e-4)
     assert published["bm25"] == pytest.approx(0.4370, abs=1e-4)
     assert published["star"] is None
+
+
+def test_bm25_on_the_targets_scores_with_anserinis_defaults_like_pyserinis_beir_runs():
+    plan = Plan(demo_config())
+    assert plan.bm25_index_settings()["k1"] == 0.82  # the demo's MS MARCO setting
+    settings = plan.transfer.bm25_index_settings({"k1": 0.82, "b": 0.68, "stemmer": "english"})
+    assert settings == {"k1": 0.9, "b": 0.4, "stemmer": "english"}

@@ -43,6 +43,7 @@ class Transfer:
             self.targets[name] = DatasetPlan(config, name, key="transfer.targets")
         self.splits = {name: self._split(data) for name, data in self.targets.items()}
         self.methods = self._methods(section["methods"], run_methods) if self.targets else []
+        self.bm25 = section["bm25"]
         self.pattern = self.layout(PATTERN)
 
     @staticmethod
@@ -77,6 +78,11 @@ class Transfer:
     def layout(self, target: str) -> Layout:
         root = Path(self.results, target)
         return Layout(root / "transfer" / self.source, data_root=root)
+
+    def bm25_index_settings(self, source: dict) -> dict:
+        """The source's BM25 settings with the targets' scoring: MS MARCO's tuned k1 and b are
+        MS MARCO's; Pyserini's BEIR runs, the published reference, use Anserini's defaults."""
+        return {**source, **self.bm25}
 
     def of_run(self, run: str) -> list[str]:
         return [m for m in self.methods if methods.get(m).run == run]

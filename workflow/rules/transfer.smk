@@ -14,6 +14,8 @@ use rule bm25_index as transfer_bm25_index with:
         corpus=ON_TARGET.corpus(),
     output:
         directory(ON_TARGET.sparse_index("bm25")),
+    params:
+        bm25=TRANSFER.bm25_index_settings(PLAN.bm25_index_settings()),
     wildcard_constraints:
         **TRANSFER.wildcards(),
     log:
