@@ -80,7 +80,7 @@ def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.Compl
         env=env,
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=900,  # the small demo: about 190 jobs on 2 cores
     )
     if check and result.returncode != 0:
         raise AssertionError(result.stdout[-3000:] + result.stderr[-5000:])
