@@ -25,6 +25,7 @@ SLICE = {
     "datasets": {"demo": {"n_passages": 300, "n_train": 60, "n_dev": 20, "n_test": 6}},
     "methods": ["bm25", "bm25neg"],  # the data stage, BM25, one training rule on the gpu partition
     "tables": ["summary", "star_adore"],
+    "transfer": {"targets": []},  # the demo's zero-shot transfer is not part of the slice
     "dense": {
         "encoder": {"backbone": "tiny", "query_length": 12, "passage_length": 24},
         # SGD: a two-process run's weights then differ from one process's by float rounding

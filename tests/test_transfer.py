@@ -190,3 +190,17 @@ def test_bm25_on_the_targets_scores_with_anserinis_defaults_like_pyserinis_beir_
     assert plan.bm25_index_settings()["k1"] == 0.82  # the demo's MS MARCO setting
     settings = plan.transfer.bm25_index_settings({"k1": 0.82, "b": 0.68, "stemmer": "english"})
     assert settings == {"k1": 0.9, "b": 0.4, "stemmer": "english"}
+
+
+def test_a_rule_with_no_method_to_transfer_matches_none():
+    """Without a dense row, transfer_dense_retrieve must not claim BM25's run."""
+    import re
+
+    from irrepro import methods
+
+    config = demo_config()
+    config["methods"] = ["bm25"]
+    transfer = Plan(config).transfer
+    constraint = transfer.wildcards(method=transfer.of_run(methods.DENSE_RUN))["method"]
+    assert re.fullmatch(constraint, "bm25") is None and re.fullmatch(constraint, "") is None
+    assert re.fullmatch(transfer.wildcards()["target"], "demo-shifted")

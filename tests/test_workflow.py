@@ -216,11 +216,18 @@ def test_a_transferred_model_equals_the_saved_model_evaluated_by_hand(small_demo
         }
         if method.startswith("splade"):  # an inverted index returns the matching passages
             run = {qid: {d: s for d, s in found.items() if s > 0} for qid, found in run.items()}
+        # every score of our run is the saved model's dot product on the target's texts
+        ours_run = pd.read_parquet(transfer / "runs" / method / "test.parquet")
+        pairs = zip(ours_run["query_id"], ours_run["doc_id"], strict=True)
+        by_hand_scores = [run[str(q)][str(d)] for q, d in pairs]
+        assert ours_run["score"].to_numpy() == pytest.approx(by_hand_scores, rel=1e-4, abs=1e-5)
         by_hand = pytrec_eval.RelevanceEvaluator(judged, {"ndcg_cut.10"}).evaluate(run)
         expected = np.mean([by_hand[q]["ndcg_cut_10"] for q in by_hand])
         ours = json.loads((transfer / "metrics" / method / "test.json").read_text())
         assert ours["queries"] == 10 and ours["relevance_level"] == 2
-        assert ours["metrics"]["nDCG@10"] == pytest.approx(expected, abs=1e-4), method
+        # a 2-step random model scores many passages within float32 rounding of each other,
+        # and faiss and numpy round differently: near-ties may swap, so not to the last digit
+        assert ours["metrics"]["nDCG@10"] == pytest.approx(expected, abs=5e-3), method
     # the target's own index, of its passages; the source's untouched
     assert faiss.read_index(str(transfer / "index" / "star" / "flat.faiss")).ntotal == len(corpus)
     assert faiss.read_index(str(small_demo / "index" / "star" / "flat.faiss")).ntotal == 300

@@ -443,5 +443,7 @@ def dense_index_of(method: str) -> tuple[str, str]:
 
 
 def one_of(names) -> str:
-    """A wildcard constraint matching exactly these names."""
-    return "|".join(re.escape(name) for name in names)
+    """A wildcard constraint matching exactly these names (none: nothing; an empty
+    constraint would match anything)."""
+    names = list(names)
+    return "|".join(re.escape(name) for name in names) if names else "(?!)"
