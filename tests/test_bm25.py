@@ -52,12 +52,13 @@ def lucene_bm25(query: str, k1: float, b: float) -> dict[str, float]:
     return scores
 
 
-@pytest.fixture(scope="module")
-def index(tmp_path_factory):
+@pytest.fixture(scope="module", params=["auto", "numpy"])
+def index(tmp_path_factory, request):
+    """Both retrieval paths: irrepro.postings (auto) and bm25s' own (numpy)."""
     root = tmp_path_factory.mktemp("bm25")
     corpus = pd.DataFrame({"doc_id": list(DOCS), "text": list(DOCS.values())})
     write_table(corpus, root / "corpus.parquet", CORPUS)
-    params = BM25Params(k1=0.82, b=0.68, backend="numpy")
+    params = BM25Params(k1=0.82, b=0.68, backend=request.param)
     stats = build_index(root / "corpus.parquet", root / "index", params)
     assert stats["documents"] == len(DOCS)
     return BM25Index(root / "index"), params, root
@@ -103,6 +104,19 @@ def test_run_is_in_trec_eval_order_without_unmatched_documents(index):
     q0 = run[run["query_id"] == "q0"].set_index("doc_id")
     assert q0.loc["d10", "score"] == q0.loc["d9", "score"]
     assert q0.loc["d9", "rank"] < q0.loc["d10", "rank"]
+
+
+def test_postings_scores_equal_bm25s_to_the_bit(index):
+    bm25, params, _ = index
+    if not bm25.on_postings:
+        pytest.skip("bm25s' own retrieval")
+    documents, scores = bm25.search(QUERIES, depth=len(DOCS))
+    tokens = bm25.tokenizer.tokenize(QUERIES, update_vocab=False, show_progress=False)
+    for row, ids in enumerate(tokens):
+        reference = bm25.retriever.get_scores(ids)
+        matched = documents[row] >= 0
+        np.testing.assert_array_equal(scores[row][matched], reference[documents[row][matched]])
+        assert matched.sum() == (reference > 0).sum()
 
 
 def test_depth_cuts_the_run(index):

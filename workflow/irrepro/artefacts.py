@@ -160,6 +160,20 @@ def rank_rows(scores: np.ndarray, tie_key: np.ndarray) -> np.ndarray:
     return order
 
 
+def in_run_order(
+    doc_index: np.ndarray, scores: np.ndarray, tie_key: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(queries x k) candidate rows and scores sorted row-wise into trec_eval order (see
+    rank_rows), padding (row -1) last."""
+    doc_index = np.asarray(doc_index, dtype=np.int64)
+    scores = np.asarray(scores, dtype=np.float64)
+    valid = doc_index >= 0
+    scores = np.where(valid, scores, -np.inf)
+    tie = np.where(valid, tie_key[np.clip(doc_index, 0, None)], np.iinfo(np.int64).max)
+    order = rank_rows(scores, tie)
+    return np.take_along_axis(doc_index, order, axis=1), np.take_along_axis(scores, order, axis=1)
+
+
 class RunWriter:
     """Streams a run to Parquet in trec_eval order, from per-query candidate matrices.
 
@@ -167,21 +181,17 @@ class RunWriter:
     index of -1 marks padding (fewer than k hits) and is dropped.
     """
 
-    def __init__(self, path: str | Path, doc_ids):
+    def __init__(self, path: str | Path, doc_ids, tie_key: np.ndarray | None = None):
         self.doc_ids = as_string_array(doc_ids)
-        self.tie_key = descending_id_order(self.doc_ids)
+        self.tie_key = descending_id_order(self.doc_ids) if tie_key is None else tie_key
         self._out = ParquetStreamWriter(path, RUN)
 
     def add(self, query_ids, doc_index: np.ndarray, scores: np.ndarray) -> None:
-        doc_index = np.asarray(doc_index, dtype=np.int64)
-        scores = np.asarray(scores, dtype=np.float64)
-        valid = doc_index >= 0
-        scores = np.where(valid, scores, -np.inf)
-        tie = np.where(valid, self.tie_key[np.clip(doc_index, 0, None)], np.iinfo(np.int64).max)
-        order = rank_rows(scores, tie)
-        doc_index = np.take_along_axis(doc_index, order, axis=1)
-        scores = np.take_along_axis(scores, order, axis=1)
-        valid = doc_index >= 0
+        self.add_ranked(query_ids, *in_run_order(doc_index, scores, self.tie_key))
+
+    def add_ranked(self, query_ids, doc_index: np.ndarray, scores: np.ndarray) -> None:
+        """Rows already in trec_eval order, padding (-1) last: written without sorting."""
+        valid = np.asarray(doc_index) >= 0
         per_query = valid.sum(axis=1)
         self._out.write(
             {
@@ -190,7 +200,7 @@ class RunWriter:
                 ),
                 "doc_id": self.doc_ids.take(pa.array(doc_index[valid])),
                 "rank": np.cumsum(valid, axis=1)[valid].astype(np.int32),
-                "score": scores[valid],
+                "score": np.asarray(scores, dtype=np.float64)[valid],
             }
         )
 

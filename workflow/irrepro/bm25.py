@@ -24,14 +24,17 @@ from bm25s.stopwords import STOPWORDS_EN
 from bm25s.tokenization import Tokenizer
 from tqdm import tqdm
 
-from .artefacts import CORPUS, RunWriter
+from .artefacts import CORPUS, RunWriter, descending_id_order, in_run_order
 from .errors import ConfigError
+from .postings import top_k
 
 log = logging.getLogger(__name__)
 
 LUCENE_STOPWORDS = tuple(STOPWORDS_EN)  # bm25s ships exactly Lucene's EnglishAnalyzer stop set
 PARAMS_FILE = "irrepro_bm25.json"
 DOC_IDS_FILE = "doc_ids.parquet"
+# scorings that give a document without the term no score, so its postings are all of it
+POSTINGS_METHODS = ("lucene", "robertson", "atire")
 
 
 @dataclass(frozen=True)
@@ -132,7 +135,12 @@ def build_index(
 
 
 class BM25Index:
-    """A saved index, memory-mapped, with the tokenizer it was built with."""
+    """A saved index, memory-mapped, with the tokenizer it was built with.
+
+    Backend `auto` retrieves with irrepro.postings over bm25s' saved postings (exact top-k in
+    trec_eval order, 1.5x bm25s' own retrieval on 1M passages); `numpy` and `numba`, and the
+    bm25l / bm25+ scorings, use bm25s' retrieval with that backend.
+    """
 
     def __init__(self, index_dir: str | Path):
         index_dir = Path(index_dir)
@@ -142,25 +150,41 @@ class BM25Index:
         self.retriever.backend = resolve_backend(
             self.params.backend, self.retriever.scores["num_docs"]
         )
+        self.on_postings = self.params.backend == "auto" and self.params.method in POSTINGS_METHODS
         self.tokenizer = self.params.tokenizer()
         self.tokenizer.load_vocab(str(index_dir))
         self.doc_ids = pq.read_table(index_dir / DOC_IDS_FILE).column("doc_id").combine_chunks()
+        self.tie_key = descending_id_order(self.doc_ids)
 
     def search(
         self, texts: list[str], depth: int, threads: int = 1
     ) -> tuple[np.ndarray, np.ndarray]:
-        """(queries x depth) corpus row indices and scores; -1 where fewer documents match."""
+        """(queries x depth) corpus row indices and scores in trec_eval order; -1 pads a query
+        matching fewer documents (a zero score: no query term occurs, Lucene returns none)."""
         depth = min(depth, len(self.doc_ids))
         token_ids = self.tokenizer.tokenize(
             texts, update_vocab=False, return_as="ids", show_progress=False
         )
+        if self.on_postings:
+            return self._search_postings(token_ids, depth, threads)
         documents, scores = self.retriever.retrieve(
             token_ids, k=depth, n_threads=threads, show_progress=False
         )
         documents = np.asarray(documents, dtype=np.int64)
-        # a zero score means no query term occurs in the document: Lucene would not return it
         documents[np.asarray(scores) <= 0] = -1
-        return documents, np.asarray(scores, dtype=np.float64)
+        return in_run_order(documents, scores, self.tie_key)
+
+    def _search_postings(self, token_ids, depth: int, threads: int):
+        """Every query token once per occurrence, weight 1, summed in float32 as bm25s does:
+        the same scores to the bit."""
+        query_ptr = np.zeros(len(token_ids) + 1, dtype=np.int64)
+        np.cumsum([len(ids) for ids in token_ids], out=query_ptr[1:])
+        terms = np.fromiter((t for ids in token_ids for t in ids), np.int64, query_ptr[-1])
+        postings = self.retriever.scores
+        return top_k(
+            query_ptr, terms, np.ones(len(terms), dtype=np.float32), postings["indptr"],
+            postings["indices"], postings["data"], self.tie_key, depth, threads,
+        )  # fmt: skip
 
 
 NUMBA_FROM_DOCUMENTS = 200_000
@@ -188,11 +212,11 @@ def retrieve_run(
 ) -> None:
     """Top-`depth` BM25 run for `queries`, streamed to Parquet in trec_eval order."""
     with (
-        RunWriter(run_path, index.doc_ids) as run,
+        RunWriter(run_path, index.doc_ids, index.tie_key) as run,
         tqdm(total=len(queries), desc="BM25 retrieve", unit="query") as bar,
     ):
         for start in range(0, len(queries), batch_size):
             batch = queries.iloc[start : start + batch_size]
             documents, scores = index.search(batch["text"].tolist(), depth, threads)
-            run.add(batch["query_id"].tolist(), documents, scores)
+            run.add_ranked(batch["query_id"].tolist(), documents, scores)
             bar.update(len(batch))

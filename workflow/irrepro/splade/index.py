@@ -2,9 +2,9 @@
 for Anserini / Pyserini.
 
 The corpus's term weights are stored by vocabulary id (postings: document rows and weights, a
-CSC matrix). A query's score of every document is accumulated over the postings of its terms
-(numba, queries in parallel), and its exact top-k is cut in trec_eval order (score descending,
-doc id descending on ties), counting only documents that share a term with the query.
+CSC matrix). Retrieval is irrepro.postings' exact top-k: a query's scores accumulated over the
+postings of its terms, cut in trec_eval order (score descending, doc id descending on ties),
+counting only documents that share a term with the query.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import json
 import logging
 from pathlib import Path
 
-import numba
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -24,6 +23,7 @@ from tqdm import tqdm
 from ..artefacts import RunWriter, descending_id_order
 from ..logs import Tally
 from ..model_files import staged_directory, write_json
+from ..postings import top_k
 from ..train.data import Corpus
 from .model import Splade
 
@@ -121,38 +121,14 @@ class SparseIndex:
         return np.diff(self.term_ptr)
 
     def search(self, queries: sp.csr_matrix, depth: int) -> tuple[np.ndarray, np.ndarray]:
-        """(rows, scores), each (queries, depth): row -1 pads a query matching fewer documents."""
+        """(rows, scores), each (queries, depth), in trec_eval order: row -1 pads a query
+        matching fewer documents. Scores are summed in float64."""
         queries = sp.csr_matrix(queries, dtype=np.float32)
         queries.sort_indices()
-        return _search(
-            queries.indptr.astype(np.int64), queries.indices.astype(np.int64),
-            queries.data.astype(np.float64), self.term_ptr, self.doc_rows, self.weights,
-            len(self), depth, self.tie_key,
+        return top_k(
+            queries.indptr, queries.indices, queries.data.astype(np.float64), self.term_ptr,
+            self.doc_rows, self.weights, self.tie_key, depth,
         )  # fmt: skip
-
-
-@numba.njit(parallel=True, cache=True)
-def _search(q_ptr, q_terms, q_weights, term_ptr, doc_rows, weights, n_docs, depth, tie_key):
-    n_queries = len(q_ptr) - 1
-    rows = np.full((n_queries, depth), -1, dtype=np.int64)
-    scores = np.full((n_queries, depth), -np.inf, dtype=np.float64)
-    for q in numba.prange(n_queries):
-        accumulated = np.zeros(n_docs, dtype=np.float64)
-        for p in range(q_ptr[q], q_ptr[q + 1]):
-            term, weight = q_terms[p], q_weights[p]
-            if term >= len(term_ptr) - 1:
-                continue
-            for j in range(term_ptr[term], term_ptr[term + 1]):
-                accumulated[doc_rows[j]] += weight * weights[j]
-        matched = np.flatnonzero(accumulated > 0)
-        if len(matched) > depth:  # keep every document tied with the k-th, then cut below
-            kth = np.partition(-accumulated[matched], depth - 1)[depth - 1]
-            matched = matched[-accumulated[matched] <= kth]
-        by_tie = matched[np.argsort(tie_key[matched], kind="mergesort")]
-        ranked = by_tie[np.argsort(-accumulated[by_tie], kind="mergesort")][:depth]
-        rows[q, : len(ranked)] = ranked
-        scores[q, : len(ranked)] = accumulated[ranked]
-    return rows, scores
 
 
 def sparse_run(
@@ -171,10 +147,10 @@ def sparse_run(
     if empty:
         log.warning("%d queries have no non-zero weight: they retrieve nothing", empty)
     query_ids = queries["query_id"].astype(str).tolist()
-    with RunWriter(run_path, index.doc_ids) as writer:
+    with RunWriter(run_path, index.doc_ids, index.tie_key) as writer:
         for start in tqdm(range(0, len(texts), batch_size), unit="batch", desc="sparse retrieval"):
             rows, scores = index.search(weights[start : start + batch_size], depth)
-            writer.add(query_ids[start : start + batch_size], rows, scores)
+            writer.add_ranked(query_ids[start : start + batch_size], rows, scores)
     return weights
 
 
