@@ -138,8 +138,8 @@ class BM25Index:
     """A saved index, memory-mapped, with the tokenizer it was built with.
 
     Backend `auto` retrieves with irrepro.postings over bm25s' saved postings (exact top-k in
-    trec_eval order, 1.5x bm25s' own retrieval on 1M passages); `numpy` and `numba`, and the
-    bm25l / bm25+ scorings, use bm25s' retrieval with that backend.
+    trec_eval order; with the run written, 1.2x bm25s' retrieval on 1M passages); `numpy` and
+    `numba`, and the bm25l / bm25+ scorings, use bm25s' retrieval with that backend.
     """
 
     def __init__(self, index_dir: str | Path):
