@@ -58,6 +58,38 @@ def test_weights_are_the_max_over_real_tokens_of_log1p_relu_logits():
     np.testing.assert_allclose(dense, weights[0].numpy(), atol=1e-6)  # padding differs
 
 
+@pytest.mark.parametrize("chunk", [1 << 25, 1])  # all texts in one chunk; one at a time
+def test_gradients_equal_autograd_through_the_full_logits(monkeypatch, chunk):
+    """irrepro.splade.pooling's gathered backward against autograd's dense one, for every
+    parameter, on a padded batch scored like training (dot products plus FLOPS)."""
+    from irrepro.splade import pooling
+
+    monkeypatch.setitem(pooling.CHUNK_ELEMENTS, "cpu", chunk)
+    model = Splade.from_backbone("tiny", seed=3)
+    queries = model.tokenize(["sparse retrieval", "what is a posting list"], 8, kind="query")
+    passages = model.tokenize(["a short passage", "a much longer passage than the first", "x"], 16)
+
+    def loss(encode):
+        q, d = encode(queries), encode(passages)
+        return (q @ d.T).logsumexp(1).sum() + flops(q) + flops(d)
+
+    def reference(batch):
+        logits = model.backbone(**batch).logits
+        padding = ~batch["attention_mask"].bool().unsqueeze(-1)
+        return torch.log1p(torch.relu(logits)).masked_fill(padding, 0).max(dim=1).values
+
+    gradients = []
+    for encode in (lambda batch: model(**batch), reference):
+        model.zero_grad()
+        loss(encode).backward()
+        gradients.append({n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None})
+    assert gradients[0].keys() == gradients[1].keys()
+    assert any(g.abs().sum() > 0 for g in gradients[0].values())
+    for name, expected in gradients[1].items():  # float32 sums in another order
+        scale = expected.abs().max().item()
+        torch.testing.assert_close(gradients[0][name], expected, rtol=0, atol=1e-5 * scale + 1e-6, msg=name)
+
+
 def test_a_backbone_without_a_masked_lm_head_is_refused():
     from irrepro.backbone import load_backbone
 

@@ -21,6 +21,7 @@ from torch import nn
 from ..backbone import load_backbone, load_saved
 from ..model_files import staged_directory, write_json, write_modules_json
 from ..tokens import PackedTokens, tokenize
+from .pooling import max_pooled_logits
 
 CONFIG = "irrepro_splade.json"
 POOLING_DIR = "1_SpladePooling"
@@ -71,12 +72,10 @@ class Splade(nn.Module):
         return tokenize(self.tokenizer, texts, max_length, kind, None)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        """max_i log1p(relu(x_i)) = log1p(relu(max_i x_i)) (both monotone), so the
-        (batch, length, vocabulary) tensor goes through one masked max, not three
-        element-wise operations: the same weights and gradients at a third of the memory."""
-        logits = self.backbone(input_ids=input_ids, attention_mask=attention_mask).logits
-        padding = ~attention_mask.bool().unsqueeze(-1)
-        peaks = logits.masked_fill(padding, float("-inf")).max(dim=1).values
+        """max_i log1p(relu(x_i)) = log1p(relu(max_i x_i)) (both monotone), so the logits go
+        through one masked max (irrepro.splade.pooling, which also spares the backward the
+        (batch, length, vocabulary) gradient), not three element-wise operations."""
+        peaks = max_pooled_logits(self.backbone, input_ids, attention_mask)
         return torch.log1p(torch.relu(peaks))
 
     @torch.no_grad()
