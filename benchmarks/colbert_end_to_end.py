@@ -28,7 +28,7 @@ from _common import OtherCPU, Timer, markdown_table, write_result
 
 from irrepro.artefacts import QUERIES, RUN, read_table
 from irrepro.datasets import prepare_folder
-from irrepro.dense.encode import embedding_doc_ids
+from irrepro.dense.embeddings import embedding_doc_ids
 from irrepro.dense.index import index_size_bytes, write_index
 from irrepro.rerank import encode_tokens
 from irrepro.tct.colbert import ColBERT, maxsim

@@ -26,7 +26,8 @@ from _common import OtherCPU, Timer, markdown_table, write_result
 
 from irrepro.artefacts import QUERIES, RUN, read_table, write_table
 from irrepro.datasets import prepare_folder
-from irrepro.dense.encode import EmbeddingStore, embedding_doc_ids, encode_corpus, load_embeddings
+from irrepro.dense.embeddings import EmbeddingStore, embedding_doc_ids, load_embeddings
+from irrepro.dense.encode import encode_corpus
 from irrepro.dense.index import build_index, index_size_bytes, write_index
 from irrepro.dense.model import BiEncoder
 from irrepro.rerank import Candidates, encode_tokens, rerank_biencoder, rerank_colbert

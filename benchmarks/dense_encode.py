@@ -77,7 +77,8 @@ def throughput(corpus_path: str, work: str) -> dict:
     from sentence_transformers import SentenceTransformer
 
     from irrepro.backbone import minilm_path
-    from irrepro.dense.encode import encode_corpus, load_embeddings
+    from irrepro.dense.embeddings import load_embeddings
+    from irrepro.dense.encode import encode_corpus
     from irrepro.dense.model import BiEncoder
 
     texts = pd.read_parquet(corpus_path)["text"].tolist()

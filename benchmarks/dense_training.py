@@ -22,7 +22,8 @@ from irrepro.artefacts import NEGATIVES, QRELS, QUERIES, RUN, read_table, write_
 from irrepro.bm25 import BM25Index, BM25Params, build_index, retrieve_run
 from irrepro.datasets import prepare_folder
 from irrepro.dense.adore import AdoreLoss, QueryBatches
-from irrepro.dense.encode import EmbeddingStore, encode_corpus, load_embeddings
+from irrepro.dense.embeddings import EmbeddingStore, load_embeddings
+from irrepro.dense.encode import encode_corpus
 from irrepro.dense.index import build_index as build_faiss
 from irrepro.dense.index import index_size_bytes, search, write_index
 from irrepro.dense.losses import InBatchLoss, StarLoss

@@ -8,7 +8,7 @@ import torch
 
 from irrepro.artefacts import QUERIES, RUN, read_table
 from irrepro.datasets import prepare_folder
-from irrepro.dense.encode import embedding_doc_ids
+from irrepro.dense.embeddings import embedding_doc_ids
 from irrepro.rerank import encode_tokens
 from irrepro.tct import token_index
 from irrepro.tct.colbert import ColBERT, maxsim

@@ -10,7 +10,8 @@ import pytest
 
 from irrepro.artefacts import CORPUS, ParquetStreamWriter, write_table
 from irrepro.dense import encode
-from irrepro.dense.encode import embedding_doc_ids, encode_corpus, load_embeddings, read_shards
+from irrepro.dense.embeddings import embedding_doc_ids, load_embeddings
+from irrepro.dense.encode import encode_corpus, read_shards
 from irrepro.dense.model import BiEncoder
 
 MAX_LENGTH = 32

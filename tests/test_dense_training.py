@@ -13,7 +13,8 @@ from irrepro.artefacts import NEGATIVES, QRELS, read_table, write_table
 from irrepro.datasets import prepare_folder
 from irrepro.dense import losses
 from irrepro.dense.adore import dynamic_candidates
-from irrepro.dense.encode import encode_corpus, load_embeddings
+from irrepro.dense.embeddings import load_embeddings
+from irrepro.dense.encode import encode_corpus
 from irrepro.dense.index import build_index, write_index
 from irrepro.dense.model import BiEncoder
 from irrepro.errors import ConfigError

@@ -82,12 +82,16 @@ def test_gradients_equal_autograd_through_the_full_logits(monkeypatch, chunk):
     for encode in (lambda batch: model(**batch), reference):
         model.zero_grad()
         loss(encode).backward()
-        gradients.append({n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None})
+        gradients.append(
+            {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+        )
     assert gradients[0].keys() == gradients[1].keys()
     assert any(g.abs().sum() > 0 for g in gradients[0].values())
     for name, expected in gradients[1].items():  # float32 sums in another order
         scale = expected.abs().max().item()
-        torch.testing.assert_close(gradients[0][name], expected, rtol=0, atol=1e-5 * scale + 1e-6, msg=name)
+        torch.testing.assert_close(
+            gradients[0][name], expected, rtol=0, atol=1e-5 * scale + 1e-6, msg=name
+        )
 
 
 def test_a_backbone_without_a_masked_lm_head_is_refused():

@@ -11,7 +11,8 @@ import torch
 
 from irrepro.artefacts import NEGATIVES, QRELS, QUERIES, RUN, read_table, write_table
 from irrepro.datasets import prepare_folder
-from irrepro.dense.encode import EmbeddingStore, embedding_doc_ids, encode_corpus
+from irrepro.dense.embeddings import EmbeddingStore, embedding_doc_ids
+from irrepro.dense.encode import encode_corpus
 from irrepro.dense.model import BiEncoder
 from irrepro.errors import ConfigError
 from irrepro.rerank import Candidates, rerank_biencoder, rerank_colbert

@@ -21,7 +21,7 @@ from tqdm import tqdm
 from . import runtime
 from .artefacts import QUERIES, RUN, RunWriter, read_table, write_trec_run
 from .cross_encoder import CrossEncoder
-from .dense.encode import EmbeddingStore, embedding_doc_ids
+from .dense.embeddings import EmbeddingStore, embedding_doc_ids
 from .dense.model import BiEncoder
 from .tct.colbert import ColBERT, maxsim
 from .tokens import PackedTokens

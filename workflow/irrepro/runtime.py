@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-import torch
+import os
+import sys
 
 
 def use_threads(threads: int) -> None:
-    """Give torch and faiss the rule's thread budget (Snakemake's `threads`)."""
+    """Give torch and faiss the rule's thread budget (Snakemake's `threads`). A job that has
+    not imported torch is not made to (3 s): the environment caps it if imported later."""
     threads = max(1, int(threads))
-    torch.set_num_threads(threads)
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(threads)
     try:
         import faiss
 
@@ -19,6 +23,8 @@ def use_threads(threads: int) -> None:
 
 def device() -> str:
     """Where a rule's model runs: the GPU when there is one."""
+    import torch
+
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
@@ -26,6 +32,8 @@ def training_processes(resources) -> int:
     """torchrun workers for a training job: one per GPU it was given (the profile's `gpu`
     resource, capped by what torch sees); without CUDA, the `processes` resource (CPU workers
     on gloo: a multi-GPU setting tried on a CPU); one by default."""
+    import torch
+
     if torch.cuda.is_available():
         wanted = int(getattr(resources, "gpu", 0) or 0)
         return max(1, min(wanted, torch.cuda.device_count()))

@@ -3,7 +3,7 @@
 import json
 
 from irrepro import runtime
-from irrepro.dense.encode import load_embeddings
+from irrepro.dense.embeddings import load_embeddings
 from irrepro.dense.index import build_index, index_size_bytes, write_index
 from irrepro.logs import rule_logging
 

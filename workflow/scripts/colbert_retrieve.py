@@ -4,7 +4,7 @@ import json
 
 from irrepro import runtime
 from irrepro.artefacts import QUERIES, RUN, read_table, write_trec_run
-from irrepro.dense.encode import embedding_doc_ids
+from irrepro.dense.embeddings import embedding_doc_ids
 from irrepro.dense.index import read_index
 from irrepro.logs import rule_logging
 from irrepro.speed import speed_settings

@@ -2,7 +2,7 @@
 
 from irrepro import runtime
 from irrepro.artefacts import QUERIES, RUN, read_table, write_trec_run
-from irrepro.dense.encode import embedding_doc_ids
+from irrepro.dense.embeddings import embedding_doc_ids
 from irrepro.dense.index import read_index
 from irrepro.dense.model import BiEncoder
 from irrepro.dense.retrieve import dense_run

@@ -4,7 +4,7 @@ import json
 
 from irrepro import methods, runtime
 from irrepro.artefacts import QUERIES, RUN, read_table
-from irrepro.dense.encode import embedding_doc_ids
+from irrepro.dense.embeddings import embedding_doc_ids
 from irrepro.dense.index import read_index
 from irrepro.dense.model import BiEncoder
 from irrepro.fusion import read_tuned

@@ -19,7 +19,7 @@ import torch
 from ..train.data import BatchPlan, TrainQueries
 from ..train.job import Job, TrainData
 from ..train.losses import Loss, loss_class
-from .encode import EmbeddingStore, embedding_doc_ids
+from .embeddings import EmbeddingStore, embedding_doc_ids
 from .index import read_index, search
 from .losses import adore_loss
 from .model import BiEncoder

@@ -32,7 +32,8 @@ from ..train.data import Corpus, NegativePool, PairBatches, TrainQueries
 from ..train.distributed import is_main_process
 from ..train.job import Job, TrainData
 from .adore import reciprocal_rank_at_10
-from .encode import encode_corpus, load_embeddings
+from .embeddings import load_embeddings
+from .encode import encode_corpus
 from .index import build_index, search, write_index
 from .model import BiEncoder
 from .training import EncoderSpec, biencoder_job

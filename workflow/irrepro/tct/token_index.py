@@ -28,16 +28,14 @@ import torch
 from tqdm import tqdm
 
 from ..artefacts import RunWriter
+from ..dense.embeddings import META, gather_rows, shard_name
 from ..dense.encode import (
-    META,
     encoding_fingerprint,
-    gather_rows,
     prepare_work_dir,
     publish,
     read_shards,
     save_array,
     save_shard,
-    shard_name,
 )
 from ..dense.index import IndexKind, new_index, on_device, search, set_nprobe
 from ..rerank import encode_tokens, padded
