@@ -148,6 +148,7 @@ def main() -> None:
         rows,
     )
     per_rule = markdown_table(["rule", "jobs", "job s summed"], rule_rows)
+    job_seconds = jobs["seconds"].sum()
     notes = "\n".join(
         [
             f"- Run in a temp copy of /work/main's working tree ({files} files: tracked and "
@@ -160,9 +161,10 @@ def main() -> None:
             "- *job s (metadata)*: end minus start time Snakemake records in .snakemake/metadata "
             "for each job (includes the job's Python start-up and imports). *benchmark s*, "
             "*max_rss*, *cpu_time*: the rule's `benchmark:` TSV (rules without one are blank).",
-            "- On the demo corpus nearly all of a bm25_retrieve job is bm25s' numba JIT "
-            "compilation, which every job pays again (measured separately: 6.6 s for the first "
-            "search of the 200 dev queries, 0.016 s for the second).",
+            f"- {job_seconds:,.0f} job-seconds in all: {job_seconds / timer.seconds:.2f} jobs "
+            "running on average over the wall time.",
+            "- The first BM25 and SPLADE retrieval of a fresh copy compiles irrepro.postings' "
+            "numba kernel (about 11 s); numba caches it beside the source and later jobs load it.",
         ]
     )
     write_result(
