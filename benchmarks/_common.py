@@ -9,6 +9,7 @@ import os
 import platform
 import resource
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -21,7 +22,7 @@ import psutil
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
 RESULTS_DIR = BENCH_DIR / "results"
-VENV_BIN = Path("/work/venv/bin")
+VENV_BIN = Path(sys.executable).parent  # the venv running the benchmark
 
 PACKAGES = (
     "bm25s",

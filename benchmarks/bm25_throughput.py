@@ -4,8 +4,8 @@ A synthetic MS MARCO-like corpus (Zipfian pseudo-words, 40-80 words a passage; q
 words taken from a passage so that they match) is written to Parquet once; then each phase of
 each path runs in its own spawned process, so that its ru_maxrss is the phase's own peak RSS.
 
-    /work/venv/bin/python benchmarks/bm25_throughput.py                 # 1M passages, 7k queries
-    /work/venv/bin/python benchmarks/bm25_throughput.py --passages 20000 --queries 500  # smoke
+    python benchmarks/bm25_throughput.py                 # 1M passages, 7k queries
+    python benchmarks/bm25_throughput.py --passages 20000 --queries 500  # smoke
 """
 
 from __future__ import annotations

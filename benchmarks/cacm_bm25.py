@@ -4,7 +4,7 @@ For each way of handling the qrels' unknown document ids (keep, drop, and the id
 a control) a config is written to a temp dir and `snakemake --cores 2 --configfile <cfg>` runs
 with cwd /work/main; MAP comes from results/cacm/metrics/bm25/test.json.
 
-    /work/venv/bin/python benchmarks/cacm_bm25.py [/work/shared/data/cacm]
+    python benchmarks/cacm_bm25.py [/work/shared/data/cacm]
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ The repository's tracked files are copied to a temp dir and Snakemake runs there
 polled every 0.2 s; per-job times come from the benchmark TSVs Snakemake writes under
 results/demo/benchmarks/ and from the start/end times in .snakemake/metadata.
 
-    /work/venv/bin/python benchmarks/demo_dag.py
+    python benchmarks/demo_dag.py
 """
 
 from __future__ import annotations

@@ -7,8 +7,8 @@ float16 shards out); `BiEncoder.encode` on texts in memory is shown for referenc
 encodes 250k and 1M passages with the random `tiny` backbone, each in a fresh process, and reports
 the peak RSS: that measures the streaming design's memory (shards, packed tokens), not MiniLM.
 
-    /work/venv/bin/python benchmarks/dense_encode.py                       # full size
-    /work/venv/bin/python benchmarks/dense_encode.py --passages 500 --memory-passages 20000 \
+    python benchmarks/dense_encode.py                       # full size
+    python benchmarks/dense_encode.py --passages 500 --memory-passages 20000 \
         --name smoke                                                       # smoke run
 """
 

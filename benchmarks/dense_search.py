@@ -5,8 +5,8 @@ mixture. For each index: build time, file size, queries/s at depth 1000 (the pip
 depth) and recall@10 against the exact top-10 (numpy's). The numpy reference is a matrix product
 per block of queries followed by argpartition and a sort of the top k.
 
-    /work/venv/bin/python benchmarks/dense_search.py                          # full size
-    /work/venv/bin/python benchmarks/dense_search.py --passages 20000 --name smoke
+    python benchmarks/dense_search.py                          # full size
+    python benchmarks/dense_search.py --passages 20000 --name smoke
 """
 
 from __future__ import annotations

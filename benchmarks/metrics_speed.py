@@ -4,7 +4,7 @@ A synthetic run of 7,000 queries x 1,000 results (scores rounded so that some ti
 against binary qrels (~1.1 relevant per query, like MS MARCO dev) and graded qrels (grades 0-3,
 relevance level 2, like TREC DL 2019). Each timing is the best of --repeat runs.
 
-    /work/venv/bin/python benchmarks/metrics_speed.py [--queries 7000 --depth 1000 --repeat 3]
+    python benchmarks/metrics_speed.py [--queries 7000 --depth 1000 --repeat 3]
 """
 
 from __future__ import annotations

@@ -7,8 +7,8 @@ Each stage's slope is the exponent of time (and of memory) between the two large
 the projection to 8,841,823 passages extends the largest size by it. Encoding is not here: a
 passage's encoding does not depend on the corpus (dense_encode.md measures its rate).
 
-    /work/venv/bin/python benchmarks/scaling.py                          # about 10 minutes
-    /work/venv/bin/python benchmarks/scaling.py --sizes 2000 20000 --name scaling_smoke
+    python benchmarks/scaling.py                          # about 10 minutes
+    python benchmarks/scaling.py --sizes 2000 20000 --name scaling_smoke
 """
 
 from __future__ import annotations
