@@ -5,6 +5,8 @@ whatever the batch, and training on a tiny backbone (killed and resumed, teacher
 
 import json
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -225,6 +227,23 @@ def test_sparse_retrieval_equals_a_brute_force_product_ties_included():
         assert [r for r in got if r >= 0] == want
         assert np.all(np.diff(got_scores[got >= 0]) <= 0)
     assert rows[-1].tolist() == [5, -1, -1, -1, -1, -1, -1]  # matches one document only
+
+
+def test_compile_prepares_the_kernel_a_search_of_the_index_runs():
+    """The timed search of splade_retrieve must not include numba's compile: in a fresh
+    process (this one may have compiled it already), compile() leaves search nothing to add."""
+    script = """
+import scipy.sparse as sp
+from irrepro import postings
+from irrepro.splade.index import SparseIndex
+index = SparseIndex.from_matrix(sp.random(30, 12, density=0.3, random_state=0),
+                                [f"d{i}" for i in range(30)])
+index.compile()
+compiled = set(postings._top_k.signatures)
+index.search(sp.random(4, 12, density=0.5, random_state=1), depth=5)
+assert compiled and set(postings._top_k.signatures) == compiled, postings._top_k.signatures
+"""
+    subprocess.run([sys.executable, "-c", script], check=True)
 
 
 def test_efficiency_figures_on_a_hand_made_index():

@@ -19,6 +19,7 @@ with rule_logging(snakemake.log[0], snakemake.rule) as log:
     device = runtime.device()
     queries = read_table(snakemake.input.queries, QUERIES)
     index = SparseIndex(snakemake.input.index)
+    index.compile()
     started = time.perf_counter()
     weights = sparse_run(
         Splade.load(snakemake.input.model).to(device),
