@@ -8,6 +8,7 @@ and say which is missing.
 import importlib.util
 import json
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -142,7 +143,7 @@ def test_training_in_two_processes_of_a_slurm_job_equals_one_local_process(
 
 
 @pytest.mark.slow
-def test_a_request_no_node_can_meet_fails_at_once_with_slurms_message(cluster, workflow_copy):  # noqa: F811
+def test_a_request_no_node_can_meet_fails_at_once(cluster, workflow_copy):  # noqa: F811
     work = workflow_copy
     config = write_config(work, "bm25.yaml", {**SLICE, "methods": ["bm25"], "tables": []})
     started = time.monotonic()
@@ -152,5 +153,26 @@ def test_a_request_no_node_can_meet_fails_at_once_with_slurms_message(cluster, w
     )  # fmt: skip
     text = result.stdout + result.stderr
     assert result.returncode != 0
-    assert "Requested node configuration is not available" in text, text[-3000:]
+    assert ("prepare_dataset: mem_mb 100,000,000 MB is above partition 'cpu''s largest node "
+            "(262,144 MB)") in text, text[-3000:]  # fmt: skip
+    assert "submitted with SLURM jobid" not in text
     assert time.monotonic() - started < 120
+
+
+@pytest.mark.slow
+def test_a_request_above_a_partitions_limits_is_refused_before_submitting(cluster, workflow_copy):  # noqa: F811
+    """EnforcePartLimits=NO, SLURM's default, would queue these jobs for ever: the workflow
+    names them and submits nothing. `short`: 30 minutes, 8,000 MB (.ci/slurm-cluster)."""
+    work = workflow_copy
+    config = write_config(work, "bm25.yaml", {**SLICE, "methods": ["bm25"], "tables": []})
+    result = snakemake(
+        work, "--configfile", "config/config.yaml", config, *SLURM_FLAGS, "--set-resources",
+        "prepare_dataset:slurm_partition=short", "prepare_dataset:runtime=60",
+        "bm25_index:slurm_partition=short", "bm25_index:runtime=10", check=False,
+    )  # fmt: skip
+    text = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "prepare_dataset: runtime 60 min is above partition 'short''s MaxTime (30 min)" in text
+    assert re.search(r"bm25_index: mem_mb [\d,]+ MB is above partition 'short''s "
+                     r"MaxMemPerNode \(8,000 MB\)", text), text[-3000:]  # fmt: skip
+    assert "submitted with SLURM jobid" not in text

@@ -15,7 +15,7 @@ os.environ.update(
     PYTHONPATH=os.pathsep.join(p for p in (LIBRARY_DIR, os.getenv("PYTHONPATH")) if p)
 )
 
-from irrepro import failures, methods
+from irrepro import failures, methods, slurm_limits
 from irrepro.plan import Plan
 
 SCHEMA = "../schemas/config.schema.yaml"
@@ -31,6 +31,11 @@ GPU_ENV = "../../envs/gpu.yaml"
 
 wildcard_constraints:
     split="|".join([*PLAN.splits, PLAN.tune_split]),
+
+
+onstart:
+    with failures.config_errors_exit():  # a SLURM request that would pend forever: one line
+        slurm_limits.check_before_submitting(workflow)
 
 
 onerror:
