@@ -110,3 +110,23 @@ def test_a_rerun_clears_the_error_and_old_errors_are_not_reported(tmp_path, capf
 def test_a_list_where_a_mapping_was_expected_is_still_one_line(tmp_path):
     message = refusal(tmp_path, DATASET + "bm25: [k1]\n")
     assert message == f"{tmp_path / 'config0.yaml'}:4: bm25: ['k1'] is not of type 'object'"
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="process age is read from /proc")
+def test_a_jobs_log_starts_with_its_start_up_time(tmp_path):
+    """The seconds between the process's start and the script's first line of work."""
+    import re
+    import subprocess
+    import sys
+
+    log_file = tmp_path / "job.log"
+    script = "\n".join([
+        "import time; time.sleep(0.8)",
+        "from irrepro.logs import rule_logging",
+        f"with rule_logging({str(log_file)!r}, 'evaluate') as log:",
+        "    log.info('work')",
+    ])  # fmt: skip
+    subprocess.run([sys.executable, "-c", script], check=True, capture_output=True)
+    first = log_file.read_text().splitlines()[0]
+    seconds = float(re.search(r"start-up ([\d.]+) s", first).group(1))
+    assert 0.8 <= seconds < 10

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,6 +12,18 @@ from pathlib import Path
 from .failures import USER_ERRORS, clear_failure, record_failure
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+STARTUP = "start-up %.2f s (interpreter, Snakemake's script preamble, imports)"
+
+
+def process_age() -> float | None:
+    """Seconds since this process started (Linux /proc: 10 ms ticks), None elsewhere: a job's
+    fixed cost before its script does any work."""
+    try:
+        fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        return uptime - int(fields[19]) / os.sysconf("SC_CLK_TCK")  # field 22: starttime
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 @contextlib.contextmanager
@@ -20,9 +33,11 @@ def rule_logging(log_file: str | Path, rule: str = "") -> Iterator[logging.Logge
     Path(log_file).parent.mkdir(parents=True, exist_ok=True)
     handlers = [logging.FileHandler(log_file, mode="w"), logging.StreamHandler(sys.stderr)]
     logging.basicConfig(level=logging.INFO, format=FORMAT, handlers=handlers, force=True)
-    for noisy in ("bm25s", "urllib3", "filelock", "httpx"):
+    for noisy in ("bm25s", "urllib3", "filelock", "httpx", "faiss"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     logger = logging.getLogger(rule or "irrepro")
+    if (age := process_age()) is not None:
+        logger.info(STARTUP, age)
     clear_failure(log_file)
     try:
         yield logger
