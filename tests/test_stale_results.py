@@ -68,8 +68,9 @@ def test_the_library_digest_changes_with_an_uncommitted_edit(tmp_path):
     assert provenance.library_digest(copy) != before
 
 
-def summary_file(path: Path, method: str, library: str) -> str:
-    writer = {"irrepro": "0.1.0", "library": library, "commit": "c" * 40, "dirty": False}
+def summary_file(path: Path, method: str, library: str, cpu: str = "AMD EPYC") -> str:
+    writer = {"irrepro": "0.1.0", "library": library, "commit": "c" * 40, "dirty": False,
+              "cpu": cpu}  # fmt: skip
     summary = {"method": method, "split": "dev", "metrics": {"MRR@10": 0.3}}
     path.write_text(json.dumps({**summary, "run_written_by": writer}))
     return str(path)
@@ -100,4 +101,17 @@ def test_a_table_of_one_code_version_has_no_warning(tmp_path):
         summary_file(tmp_path / "b.json", "star", "aaaa"),
     ]
     text, _ = write_star_adore(tmp_path, files)
+    assert "versions of the library" not in text
+    assert "kinds of CPU" not in text
+
+
+def test_a_table_says_when_its_rows_were_computed_on_different_cpus(tmp_path):
+    """CPU training differs between CPU kinds (NOTES.md): a table mixing them says so."""
+    files = [
+        summary_file(tmp_path / "a.json", "bm25", "aaaa", cpu="AMD EPYC"),
+        summary_file(tmp_path / "b.json", "star", "aaaa", cpu="Intel(R) Xeon(R) Processor"),
+    ]
+    text, _ = write_star_adore(tmp_path, files)
+    assert ("**The rows were computed on 2 kinds of CPU**: AMD EPYC: bm25/dev; "
+            "Intel(R) Xeon(R) Processor: star/dev.") in text  # fmt: skip
     assert "versions of the library" not in text
