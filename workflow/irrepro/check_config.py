@@ -35,13 +35,12 @@ def yaml_syntax_error(path: str | Path) -> str | None:
     return None
 
 
-def check(files: list[str]) -> str:
-    """The first problem of the config made of `files`, as the workflow would say it; raises
-    ConfigError (or DataError, for a dataset the plan cannot read)."""
+def read_config(files: list[str]) -> dict:
+    """The config `snakemake --configfile FILE...` would see, the schema's defaults filled in;
+    raises ConfigError on a file that is not YAML or a value the schema refuses."""
     from snakemake.utils import update_config
 
     from .failures import validate_config
-    from .plan import Plan
 
     for path in files:
         if error := yaml_syntax_error(path):
@@ -50,7 +49,15 @@ def check(files: list[str]) -> str:
     for path in files:
         update_config(config, yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {})
     validate_config(config, SCHEMA, files)
-    Plan(config)
+    return config
+
+
+def check(files: list[str]) -> str:
+    """The first problem of the config made of `files`, as the workflow would say it; raises
+    ConfigError (or DataError, for a dataset the plan cannot read)."""
+    from .plan import Plan
+
+    Plan(read_config(files))
     return f"{', '.join(files)}: valid"
 
 
