@@ -19,6 +19,8 @@ from pathlib import Path
 
 import psutil
 
+from irrepro.provenance import cpu_model
+
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
 RESULTS_DIR = BENCH_DIR / "results"
@@ -36,16 +38,6 @@ PACKAGES = (
     "snakemake",
     "psutil",
 )
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def code_version() -> str:
@@ -81,7 +73,7 @@ def machine_description(packages: Sequence[str] = PACKAGES) -> str:
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     lines = [
         f"- date: {dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
-        f"- CPU: {_cpu_model()}, {os.cpu_count()} logical CPUs ({usable} usable)",
+        f"- CPU: {cpu_model()}, {os.cpu_count()} logical CPUs ({usable} usable)",
         f"- RAM: {psutil.virtual_memory().total / 2**30:.1f} GiB",
         f"- OS: {platform.platform()}; Python {platform.python_version()}",
         f"- packages: {', '.join(versions)}",
