@@ -97,12 +97,14 @@ def test_one_error_names_each_rule_that_would_pend_once(partitions):
     jobs = [job("bm25_index", slurm_partition="short", runtime=60),
             job("bm25_index", slurm_partition="short", runtime=60),
             job("evaluate", runtime=10),
+            job("evaluate", slurm_partition="short", runtime=45),  # the rule's second job
             job("train_ance", slurm_partition="gpu", runtime=10080)]  # fmt: skip
     with pytest.raises(ConfigError) as error:
         check_requests(jobs, partitions)
     lines = str(error.value).splitlines()
     assert lines[1:] == [
         "  bm25_index: runtime 60 min is above partition 'short''s MaxTime (30 min)",
+        "  evaluate: runtime 45 min is above partition 'short''s MaxTime (30 min)",
         "  train_ance: runtime 10,080 min is above partition 'gpu''s MaxTime (2,880 min)",
     ]
     check_requests(jobs[2:3], partitions)  # nothing to refuse: no error

@@ -150,13 +150,14 @@ def check_before_submitting(workflow) -> None:
 
 def check_requests(jobs, partitions: dict[str, Partition]) -> None:
     """Raise one ConfigError naming each rule (once) that asks for what no node can give."""
-    problems = {}
+    problems: dict[str, str] = {}  # a rule's first job that would pend
     for job in jobs:
         rule = job.rule.name
         if rule not in problems:
-            problems[rule] = request_problem(rule, dict(job.resources.items()), job.threads,
-                                             partitions)  # fmt: skip
-    found = [problem for problem in problems.values() if problem]
+            problem = request_problem(rule, dict(job.resources.items()), job.threads, partitions)
+            if problem:
+                problems[rule] = problem
+    found = list(problems.values())
     if found:
         raise ConfigError(
             "these jobs would pend forever on this cluster (change the profile's "
