@@ -1,7 +1,7 @@
 """Wall time and peak memory of the whole demo DAG (`snakemake --cores 2`, default config).
 
 The repository's tracked files are copied to a temp dir and Snakemake runs there, so that
-/work/main/results is untouched. The summed RSS of Snakemake and every process below it is
+the checkout's results/ is untouched. The summed RSS of Snakemake and every process below it is
 polled every 0.2 s; per-job times come from the benchmark TSVs Snakemake writes under
 results/demo/benchmarks/ and from the start/end times in .snakemake/metadata.
 
@@ -181,7 +181,7 @@ def main() -> None:
     ])  # fmt: skip
     notes = "\n".join(
         [
-            f"- Run in a temp copy of /work/main's working tree ({files} files: tracked and "
+            f"- Run in a temp copy of the checkout's working tree ({files} files: tracked and "
             "untracked-but-not-ignored, so results/ and .snakemake/ stay behind); the default "
             "workflow profile (profiles/default) applies, so BM25 rules ask for 4 threads and "
             f"get {args.cores}.",

@@ -2,7 +2,7 @@
 the spread from the seed alone?
 
 The demo trains each SPLADE model once (seed 42), and its dev MRR@10 gaps (a few hundredths)
-are the size that the batch order alone moves a model (NOTES.md). This retrains each model with
+are the size that the CPU kind alone moves a model (NOTES.md). This retrains each model with
 other seeds (the seed sets the initial head, the batch order and every sampled negative), from
 the same negatives and teacher scores as the demo's own models, indexes, retrieves dev and
 scores it exactly as the workflow does, and reports each model's mean and spread over seeds and

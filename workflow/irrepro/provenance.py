@@ -159,33 +159,43 @@ def _short_commit(commit: str) -> str:
     return f"commit {commit[:12]}" if re.fullmatch(r"[0-9a-f]{40}", commit) else "no git commit"
 
 
-def mixed_cpu_note(writers: dict[str, dict | None]) -> str:
-    """A warning when the table's runs were computed on different kinds of CPU."""
+def runs_by(writers: dict[str, dict | None], key) -> tuple[int, str] | None:
+    """How many groups the table's runs make by key(writer) (None: left out), and
+    `key: run, run; key: run`; None when they make fewer than two."""
     groups: dict[str, list[str]] = {}
     for run, writer in sorted(writers.items()):
-        if writer and writer.get("cpu"):
-            groups.setdefault(writer["cpu"], []).append(run)
+        if (name := key(writer)) is not None:
+            groups.setdefault(name, []).append(run)
     if len(groups) < 2:
+        return None
+    return len(groups), "; ".join(f"{name}: {', '.join(runs)}" for name, runs in groups.items())
+
+
+def mixed_cpu_note(writers: dict[str, dict | None]) -> str:
+    """A warning when the table's runs were computed on different kinds of CPU."""
+    grouped = runs_by(writers, lambda writer: writer.get("cpu") if writer else None)
+    if grouped is None:
         return ""
-    parts = "; ".join(f"{cpu}: {', '.join(runs)}" for cpu, runs in groups.items())
+    count, parts = grouped
     return (
-        f"\n\n**The rows were computed on {len(groups)} kinds of CPU**: {parts}. Models "
+        f"\n\n**The rows were computed on {count} kinds of CPU**: {parts}. Models "
         "trained on the CPU differ between CPU kinds (by up to .03 MRR@10 on the demo)."
     )
 
 
 def mixed_code_note(writers: dict[str, dict | None]) -> str:
     """A warning when the table's runs were written by different library sources."""
-    groups: dict[str, list[str]] = {}
-    for run, writer in sorted(writers.items()):
-        key = "unrecorded"
-        if writer:
-            key = f"`{writer['library']}` ({_short_commit(writer['commit'])})"
-        groups.setdefault(key, []).append(run)
-    if len(groups) < 2:
+
+    def version(writer: dict | None) -> str:
+        if not writer:
+            return "unrecorded"
+        return f"`{writer['library']}` ({_short_commit(writer['commit'])})"
+
+    grouped = runs_by(writers, version)
+    if grouped is None:
         return ""
-    parts = "; ".join(f"{key}: {', '.join(runs)}" for key, runs in groups.items())
+    count, parts = grouped
     return (
-        f"\n\n**The rows come from {len(groups)} versions of the library** (its source digest): "
+        f"\n\n**The rows come from {count} versions of the library** (its source digest): "
         f"{parts}. Rerun with `-R` on the older ones to compare like with like."
     )
