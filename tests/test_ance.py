@@ -16,7 +16,9 @@ from irrepro.dense.model import BiEncoder
 from irrepro.train.data import Corpus, TrainQueries
 from irrepro.train.job import train_method
 
-ANCE = {**TRAINING, "refresh_every": 2, "depth": 20, "negatives": 2, "keep_indexes": True}
+# fp32: the refreshes encode in the training's precision, the brute force below in fp32
+ANCE = {**TRAINING, "refresh_every": 2, "depth": 20, "negatives": 2, "keep_indexes": True,
+        "precision": "fp32"}  # fmt: skip
 
 
 def test_ance_loss_is_the_nll_of_the_positive_against_each_own_negative():

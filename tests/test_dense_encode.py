@@ -85,6 +85,7 @@ def test_rows_follow_corpus_order_whatever_the_batch_and_shard_size(
         "shards": shards,
         "dtype": "float16",
         "max_length": MAX_LENGTH,
+        "precision": "fp32",  # a library call outside a job: exact
         "resumed_shards": 0,
     }
     assert json.loads((tmp_path / "out" / "meta.json").read_text())["shards"] == shards
@@ -109,7 +110,7 @@ def test_an_interrupted_run_resumes_with_the_remaining_shards(model, corpus, tmp
     np.testing.assert_array_equal(load_embeddings(tmp_path / "out"), reference)
 
 
-@pytest.mark.parametrize("change", ["model", "max_length"])
+@pytest.mark.parametrize("change", ["model", "max_length", "precision"])
 def test_shards_of_another_model_or_length_are_discarded(
     model, corpus, tmp_path, monkeypatch, change
 ):
@@ -119,15 +120,17 @@ def test_shards_of_another_model_or_length_are_discarded(
     monkeypatch.undo()
 
     other = BiEncoder.from_backbone("tiny", pooling="cls", head=True, seed=1)
-    new_model, max_length = (other, MAX_LENGTH) if change == "model" else (model, MAX_LENGTH - 8)
+    new_model = other if change == "model" else model
+    max_length = MAX_LENGTH - 8 if change == "max_length" else MAX_LENGTH
+    precision = "bf16" if change == "precision" else "fp32"
     calls = count_calls(monkeypatch, new_model)
-    meta = encode_corpus(
-        new_model, corpus[0], tmp_path / "out", tmp_path / "work", max_length, 8, 16
-    )
+    meta = encode_corpus(new_model, corpus[0], tmp_path / "out", tmp_path / "work", max_length,
+                         8, 16, precision=precision)  # fmt: skip
     assert meta["resumed_shards"] == 0 and calls == [16, 16, 8]
     monkeypatch.undo()
-    expected = new_model.encode(corpus[1]["text"].tolist(), max_length)
-    np.testing.assert_allclose(load_embeddings(tmp_path / "out"), expected, atol=1e-3)
+    expected = new_model.encode(corpus[1]["text"].tolist(), max_length, precision=precision)
+    tolerance = 1e-3 if precision == "fp32" else 2e-2  # bf16 rounds by batch composition
+    np.testing.assert_allclose(load_embeddings(tmp_path / "out"), expected, atol=tolerance)
 
 
 def test_unknown_precision_is_refused(model, corpus, tmp_path):
@@ -147,3 +150,13 @@ def test_reading_shards_does_not_accumulate_the_corpus(tmp_path):
     allocated = [pa.total_allocated_bytes() for _ in read_shards(path, 4000)]
     assert len(allocated) == 40
     assert max(allocated) < path.stat().st_size / 3
+
+
+def test_a_job_in_bf16_encodes_close_to_fp32_and_says_so(model, corpus, one_by_one, tmp_path):
+    """`precision: bf16` (what `auto` is on a CPU with AMX or AVX512-BF16): vectors within
+    bf16's rounding of the exact ones, and the meta says how they were computed."""
+    meta = run(model, corpus[0], tmp_path, precision="bf16")
+    vectors = load_embeddings(tmp_path / "out")
+    assert meta["precision"] == "bfloat16"
+    error = np.linalg.norm(vectors - one_by_one, axis=1) / np.linalg.norm(one_by_one, axis=1)
+    assert 0 < error.max() < 0.05

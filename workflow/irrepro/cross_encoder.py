@@ -28,6 +28,7 @@ from transformers import (
     BertForSequenceClassification,
 )
 
+from . import precision as amp
 from .artefacts import NEGATIVES, QRELS, TEACHER_SCORES, read_table, write_table
 from .backbone import TINY_CONFIG, BackboneError, minilm_path, resolve
 from .model_files import staged_directory
@@ -96,9 +97,12 @@ class CrossEncoder(nn.Module):
         return self.model(**tokens).logits[:, 0]
 
     @torch.no_grad()
-    def score(self, queries, passages, max_length: int, batch_size: int = 64) -> np.ndarray:
+    def score(
+        self, queries, passages, max_length: int, batch_size: int = 64, precision: str | None = None
+    ) -> np.ndarray:
         """float32 scores of the pairs, in input order (batches are cut from pairs sorted by
-        length, so a pair's score does not depend on the batch it lands in beyond padding)."""
+        length, so a pair's score does not depend on the batch it lands in beyond padding and,
+        in bf16, rounding); `precision`: irrepro.precision's, None the job's."""
         lengths = np.array(
             [len(str(q)) + len(str(p)) for q, p in zip(queries, passages, strict=True)]
         )
@@ -107,12 +111,13 @@ class CrossEncoder(nn.Module):
         was_training = self.training
         self.eval()
         try:
-            for start in range(0, len(order), batch_size):
-                rows = order[start : start + batch_size]
-                tokens = self.tokenize_pairs([queries[i] for i in rows],
-                                             [passages[i] for i in rows], max_length)  # fmt: skip
-                tokens = {k: v.to(self.device) for k, v in tokens.items()}
-                out[rows] = self(**tokens).float().cpu().numpy()
+            with amp.autocast(self.device, precision):
+                for start in range(0, len(order), batch_size):
+                    rows = order[start : start + batch_size]
+                    pairs = [queries[i] for i in rows], [passages[i] for i in rows]
+                    tokens = self.tokenize_pairs(*pairs, max_length)
+                    tokens = {k: v.to(self.device) for k, v in tokens.items()}
+                    out[rows] = self(**tokens).float().cpu().numpy()
         finally:
             self.train(was_training)
         return out

@@ -96,7 +96,11 @@ class Plan:
     def training(self, method: str) -> dict:
         """The config fields training `method` reads: its training rule's params."""
         record = methods.get(method)
-        return record.family.settings(self.config, record)
+        settings = record.family.settings(self.config, record)
+        if "training" in settings:  # the config's precision unless the section sets its own
+            precision = {"precision": self.config["precision"]}
+            settings["training"] = {**precision, **settings["training"]}
+        return settings
 
     def train_inputs(self, method: str) -> dict[str, str]:
         """Every file training `method` reads: the train data and what its family adds."""

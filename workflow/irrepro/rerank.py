@@ -18,6 +18,7 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
+from . import precision as amp
 from . import runtime
 from .artefacts import QUERIES, RUN, RunWriter, read_table, write_trec_run
 from .cross_encoder import CrossEncoder
@@ -76,25 +77,33 @@ def padded(rows: list[np.ndarray], scores: list[np.ndarray]) -> tuple[np.ndarray
 
 @torch.no_grad()
 def encode_tokens(
-    model: ColBERT, texts, max_length: int, batch_size: int, kind: str, progress=None
+    model: ColBERT,
+    texts,
+    max_length: int,
+    batch_size: int,
+    kind: str,
+    progress=None,
+    precision: str | None = None,
 ):
     """ColBERT token vectors (N, max_length, dim) float32 and their mask (N, max_length), kept
     on the model's device so that MaxSim runs there too (a GPU's, on a GPU machine).
-    `progress` (a tqdm bar) is advanced by each batch."""
+    `progress` (a tqdm bar) is advanced by each batch; `precision`: irrepro.precision's,
+    None the job's."""
     tokens = PackedTokens.from_texts(model.tokenizer, texts, max_length, kind, model.markers)
     device = model.device
     vectors = torch.zeros(len(tokens), max_length, model.dim, device=device)
     mask = torch.zeros(len(tokens), max_length, dtype=torch.bool, device=device)
     order = np.argsort(-tokens.lengths, kind="stable")
-    for start in range(0, len(order), batch_size):
-        rows = order[start : start + batch_size]
-        input_ids, attention_mask = tokens.batch(rows)
-        out, used = model(input_ids.to(device), attention_mask.to(device), kind=kind)
-        width, at = out.shape[1], torch.from_numpy(rows).to(device)
-        vectors[at, :width] = out.float()
-        mask[at, :width] = used
-        if progress is not None:
-            progress.update(len(rows))
+    with amp.autocast(device, precision):
+        for start in range(0, len(order), batch_size):
+            rows = order[start : start + batch_size]
+            input_ids, attention_mask = tokens.batch(rows)
+            out, used = model(input_ids.to(device), attention_mask.to(device), kind=kind)
+            width, at = out.shape[1], torch.from_numpy(rows).to(device)
+            vectors[at, :width] = out.float()
+            mask[at, :width] = used
+            if progress is not None:
+                progress.update(len(rows))
     return vectors, mask
 
 

@@ -21,6 +21,13 @@ def use_threads(threads: int) -> None:
         pass
 
 
+def use_precision(precision: str) -> None:
+    """The job's inference precision (the config's `precision`; irrepro.precision)."""
+    from . import precision as amp
+
+    amp.use(precision)
+
+
 def device() -> str:
     """Where a rule's model runs: the GPU when there is one."""
     import torch

@@ -29,6 +29,7 @@ rule encode_corpus:
     output:
         directory(LAYOUT.embeddings("{method}")),
     params:
+        precision=config["precision"],
         max_length=lambda wc: PLAN.encoder_lengths(wc.method)["passage_length"],
         shard_size=config["dense"]["shard_size"],
         work_dir=lambda wc: LAYOUT.embeddings_work(wc.method),
@@ -71,6 +72,7 @@ rule dense_retrieve:
         run=LAYOUT.run("{method}", "{split}"),
         trec=LAYOUT.run("{method}", "{split}", "trec"),
     params:
+        precision=config["precision"],
         depth=lambda wc: PLAN.run_depth(wc.split),
         max_length=lambda wc: PLAN.encoder_lengths(wc.method)["query_length"],
     wildcard_constraints:

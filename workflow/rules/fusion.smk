@@ -71,6 +71,7 @@ rule measure_latency:
     output:
         LAYOUT.latency(HYBRID),
     params:
+        precision=config["precision"],
         depth=config["retrieval"]["depth"],
         query_length=lambda wc: PLAN.encoder_lengths(wc.dense)["query_length"],
         sample_size=config["fusion"]["latency_queries"],

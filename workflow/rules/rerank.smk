@@ -14,6 +14,7 @@ rule rerank_bm25:
         run=LAYOUT.run("{reranker}", "{split}"),
         trec=LAYOUT.run("{reranker}", "{split}", "trec"),
     params:
+        precision=config["precision"],
         settings=lambda wc: PLAN.rerank_settings(wc.reranker),
     wildcard_constraints:
         reranker=methods.one_of(methods.names(run=methods.RERANK_RUN)),
@@ -40,6 +41,7 @@ rule teacher_scores:
     output:
         LAYOUT.teacher_scores("{source}"),
     params:
+        precision=config["precision"],
         depth=config["splade"]["teacher_depth"],
         settings=PLAN.rerank_settings("bert-reranker"),
     wildcard_constraints:

@@ -19,6 +19,7 @@ rule splade_index:
     output:
         directory(LAYOUT.sparse_index("{method}")),
     params:
+        precision=config["precision"],
         settings=lambda wc: PLAN.sparse_settings(wc.method),
     wildcard_constraints:
         method=methods.one_of(methods.names(run=methods.SPLADE_RUN)),
@@ -42,6 +43,7 @@ rule splade_retrieve:
         trec=LAYOUT.run("{method}", "{split}", "trec"),
         efficiency=LAYOUT.efficiency("{method}", "{split}"),
     params:
+        precision=config["precision"],
         depth=lambda wc: PLAN.run_depth(wc.split),
         settings=lambda wc: PLAN.sparse_settings(wc.method),
     wildcard_constraints:

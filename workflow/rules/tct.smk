@@ -24,6 +24,7 @@ rule encode_colbert_tokens:
     output:
         directory(LAYOUT.token_vectors("colbert")),
     params:
+        precision=config["precision"],
         passage_length=config["tct"]["encoder"]["passage_length"],
         shard_size=config["tct"]["end_to_end"]["shard_size"],
         work_dir=LAYOUT.token_vectors_work("colbert"),
@@ -66,6 +67,7 @@ rule colbert_retrieve:
         trec=LAYOUT.run("colbert", "{split}", "trec"),
         timing=LAYOUT.retrieval_timing("colbert", "{split}"),
     params:
+        precision=config["precision"],
         depth=lambda wc: PLAN.run_depth(wc.split),
         settings=PLAN.colbert_search_settings(),
     log:

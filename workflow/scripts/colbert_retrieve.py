@@ -13,6 +13,7 @@ from irrepro.tct.token_index import TokenStore, end_to_end_run
 
 with rule_logging(snakemake.log[0], snakemake.rule) as log:
     runtime.use_threads(snakemake.threads)
+    runtime.use_precision(snakemake.params.precision)
     timing = end_to_end_run(
         ColBERT.load(snakemake.input.model).to(runtime.device()),
         TokenStore(snakemake.input.tokens),

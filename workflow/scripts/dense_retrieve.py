@@ -10,6 +10,7 @@ from irrepro.logs import rule_logging
 
 with rule_logging(snakemake.log[0], snakemake.rule) as log:
     runtime.use_threads(snakemake.threads)
+    runtime.use_precision(snakemake.params.precision)
     dense_run(
         BiEncoder.load(snakemake.input.model),
         read_index(snakemake.input.index),

@@ -8,6 +8,7 @@ from irrepro.tct.token_index import encode_token_vectors
 
 with rule_logging(snakemake.log[0], snakemake.rule) as log:
     runtime.use_threads(snakemake.threads)
+    runtime.use_precision(snakemake.params.precision)
     meta = encode_token_vectors(
         ColBERT.load(snakemake.input.model).to(runtime.device()),
         snakemake.input.corpus,

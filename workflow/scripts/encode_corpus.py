@@ -8,6 +8,7 @@ from irrepro.speed import speed_settings
 
 with rule_logging(snakemake.log[0], snakemake.rule) as log:
     runtime.use_threads(snakemake.threads)
+    runtime.use_precision(snakemake.params.precision)
     meta = encode_corpus(
         BiEncoder.load(snakemake.input.model),
         snakemake.input.corpus,

@@ -13,6 +13,7 @@ from irrepro.logs import rule_logging
 
 with rule_logging(snakemake.log[0], snakemake.rule) as log:
     runtime.use_threads(snakemake.threads)
+    runtime.use_precision(snakemake.params.precision)
     alpha, normalize = read_tuned(snakemake.input.alpha)
     result = measure_hybrid_latency(
         BiEncoder.load(snakemake.input.model),

@@ -6,6 +6,7 @@ from irrepro.rerank import rerank_run
 
 with rule_logging(snakemake.log[0], snakemake.rule) as log:
     runtime.use_threads(snakemake.threads)
+    runtime.use_precision(snakemake.params.precision)
     reranker = methods.get(snakemake.wildcards.reranker)
     settings = {**snakemake.params.settings, **methods.RERANK.speed(snakemake.config, reranker)}
     run = rerank_run(

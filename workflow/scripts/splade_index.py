@@ -8,6 +8,7 @@ from irrepro.splade.model import Splade
 
 with rule_logging(snakemake.log[0], snakemake.rule):
     runtime.use_threads(snakemake.threads)
+    runtime.use_precision(snakemake.params.precision)
     settings = snakemake.params.settings
     device = runtime.device()
     build_sparse_index(

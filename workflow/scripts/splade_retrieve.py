@@ -14,6 +14,7 @@ from irrepro.splade.model import Splade
 
 with rule_logging(snakemake.log[0], snakemake.rule) as log:
     runtime.use_threads(snakemake.threads)
+    runtime.use_precision(snakemake.params.precision)
     numba.set_num_threads(max(1, min(snakemake.threads, numba.config.NUMBA_NUM_THREADS)))
     settings = snakemake.params.settings
     device = runtime.device()

@@ -8,6 +8,7 @@ from irrepro.train.data import Corpus
 
 with rule_logging(snakemake.log[0], snakemake.rule):
     runtime.use_threads(snakemake.threads)
+    runtime.use_precision(snakemake.params.precision)
     settings = snakemake.params.settings
     speed = methods.RERANK.speed(snakemake.config, methods.get("bert-reranker"))
     device = runtime.device()

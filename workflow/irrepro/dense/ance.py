@@ -127,7 +127,7 @@ class Refresher:
         encode_corpus(
             self.model, self.data.inputs["corpus"], embeddings, folder / "encoding",
             self.lengths["passage_length"], self.batch_size, self.shard_size,
-            device=self.model.device,
+            device=self.model.device, precision=self.data.train.precision,
         )  # fmt: skip
         encoded = time.perf_counter()
         index = build_index(load_embeddings(embeddings), "flat")
@@ -136,7 +136,11 @@ class Refresher:
         indexed = time.perf_counter()
         texts = [str(t) for t in queries.texts]
         vectors = self.model.encode(
-            texts, self.lengths["query_length"], self.batch_size, kind="query"
+            texts,
+            self.lengths["query_length"],
+            self.batch_size,
+            kind="query",
+            precision=self.data.train.precision,
         )
         queried = time.perf_counter()
         _, rows = search(index, vectors, min(self.depth, index.ntotal))

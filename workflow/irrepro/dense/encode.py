@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 import torch
 from tqdm import tqdm
 
+from .. import precision as amp
 from .. import runtime
 from ..model_files import staged_directory, write_json
 from .embeddings import DOC_IDS, META, shard_name
@@ -34,7 +35,6 @@ log = logging.getLogger(__name__)
 
 WORK_META = "encoding.json"
 READ_BATCH = 8192
-PRECISIONS = {"fp32": None, "fp16": torch.float16, "bf16": torch.bfloat16}
 
 
 def encode_corpus(
@@ -46,7 +46,7 @@ def encode_corpus(
     batch_size: int = 128,
     shard_size: int = 100_000,
     device=None,
-    precision: str = "auto",
+    precision: str | None = None,
 ) -> dict:
     """Encode corpus.parquet (doc_id, text) into `out_dir`; returns its meta plus how many shards
     were found already encoded in `work_dir`."""
@@ -60,13 +60,14 @@ def encode_corpus(
         "shards": math.ceil(count / shard_size),
         "dtype": "float16",
         "max_length": max_length,
+        "precision": amp.describe(precision, device),
     }
-    fingerprint = encoding_fingerprint(model, corpus_path, max_length, shard_size)
+    fingerprint = encoding_fingerprint(model, corpus_path, meta, shard_size)
     prepare_work_dir(work_dir, {**meta, "fingerprint": fingerprint, "shard_size": shard_size})
 
     doc_ids, resumed = [], 0
     bar = tqdm(total=count, unit="passage", desc="encoding passages")
-    with bar, autocast(device, precision):
+    with bar:
         for number, shard in enumerate(read_shards(corpus_path, shard_size)):
             doc_ids.extend(shard.column("doc_id").chunks)
             path = work_dir / shard_name(number)
@@ -75,7 +76,8 @@ def encode_corpus(
                 bar.update(shard.num_rows)
                 continue
             texts = shard.column("text").to_pylist()
-            save_shard(path, model.encode(texts, max_length, batch_size, progress=bar))
+            vectors = model.encode(texts, max_length, batch_size, progress=bar, precision=precision)
+            save_shard(path, vectors)
     if resumed:
         log.info("%s: %d of %d shards were already encoded", work_dir, resumed, meta["shards"])
     publish(work_dir, out_dir, meta, doc_ids)
@@ -85,10 +87,12 @@ def encode_corpus(
 # ---------------------------------------------------------------------- steps
 
 
-def encoding_fingerprint(model: BiEncoder, corpus_path, max_length: int, shard_size: int) -> str:
-    """Changes whenever a finished shard could differ: weights, settings, or the corpus file."""
+def encoding_fingerprint(model: BiEncoder, corpus_path, meta: dict, shard_size: int) -> str:
+    """Changes whenever a finished shard could differ: weights, settings (length, precision),
+    or the corpus file."""
     stat = Path(corpus_path).stat()
-    parts = [model.fingerprint(), max_length, shard_size, stat.st_size, stat.st_mtime_ns]
+    settings = [meta["max_length"], meta["precision"]]
+    parts = [model.fingerprint(), *settings, shard_size, stat.st_size, stat.st_mtime_ns]
     return hashlib.blake2b(json.dumps(parts).encode(), digest_size=16).hexdigest()
 
 
@@ -124,24 +128,6 @@ def read_shards(corpus_path, shard_size: int) -> Iterator[pa.Table]:
             pending, rows = rest.to_batches(), rest.num_rows
     if rows:
         yield pa.Table.from_batches(pending)
-
-
-@contextlib.contextmanager
-def autocast(device: torch.device, precision: str):
-    """`auto`: bf16 (else fp16) autocast on CUDA, full precision on CPU; or fp32/fp16/bf16."""
-    if precision == "auto":
-        dtype = None
-        if device.type == "cuda":
-            dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    elif precision in PRECISIONS:
-        dtype = PRECISIONS[precision]
-    else:
-        raise ValueError(f"precision must be auto, fp32, fp16 or bf16, not {precision!r}")
-    if dtype is None:
-        yield
-    else:
-        with torch.autocast(device.type, dtype=dtype):
-            yield
 
 
 def save_shard(path: Path, vectors: np.ndarray) -> None:

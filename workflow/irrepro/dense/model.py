@@ -25,6 +25,7 @@ import transformers
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from .. import precision as amp
 from ..backbone import load_backbone, load_saved, weights_fingerprint
 from ..model_files import staged_directory, write_json, write_modules_json
 from ..tokens import Markers, PackedTokens, tokenize
@@ -158,10 +159,12 @@ class BiEncoder(nn.Module):
         device=None,
         progress=None,
         kind: str = "passage",
+        precision: str | None = None,
     ) -> np.ndarray:
         """float32 (len(texts), dim) in input order. Batches are cut from texts sorted by token
         count, so they carry little padding. `device` moves the model there (and leaves it);
-        `progress` (a tqdm bar) is advanced by each batch."""
+        `progress` (a tqdm bar) is advanced by each batch; `precision`: irrepro.precision's,
+        None the job's."""
         if device is not None:
             self.to(device)
         tokens = PackedTokens.from_texts(self.tokenizer, texts, max_length, kind, self.markers)
@@ -170,13 +173,14 @@ class BiEncoder(nn.Module):
         was_training = self.training
         self.eval()
         try:
-            for start in range(0, len(order), batch_size):
-                rows = order[start : start + batch_size]
-                input_ids, attention_mask = tokens.batch(rows)
-                output = self(input_ids.to(self.device), attention_mask.to(self.device))
-                vectors[rows] = output.float().cpu().numpy()
-                if progress is not None:
-                    progress.update(len(rows))
+            with amp.autocast(self.device, precision):
+                for start in range(0, len(order), batch_size):
+                    rows = order[start : start + batch_size]
+                    input_ids, attention_mask = tokens.batch(rows)
+                    output = self(input_ids.to(self.device), attention_mask.to(self.device))
+                    vectors[rows] = output.float().cpu().numpy()
+                    if progress is not None:
+                        progress.update(len(rows))
         finally:
             self.train(was_training)
         return vectors

@@ -18,6 +18,7 @@ import torch
 import transformers
 from torch import nn
 
+from .. import precision as amp
 from ..backbone import load_backbone, load_saved
 from ..model_files import staged_directory, write_json, write_modules_json
 from ..tokens import PackedTokens, tokenize
@@ -80,26 +81,33 @@ class Splade(nn.Module):
 
     @torch.no_grad()
     def encode(
-        self, texts: Sequence[str], max_length: int, batch_size: int = 64, progress=None
+        self,
+        texts: Sequence[str],
+        max_length: int,
+        batch_size: int = 64,
+        progress=None,
+        precision: str | None = None,
     ) -> sp.csr_matrix:
         """(len(texts), vocabulary) float32 CSR of term weights, in input order; batches are
-        cut from texts sorted by token count."""
+        cut from texts sorted by token count. `precision`: irrepro.precision's, None the job's."""
         tokens = PackedTokens.from_texts(self.tokenizer, texts, max_length)
         order = np.argsort(-tokens.lengths, kind="stable")
         rows, columns, values = [], [], []
         was_training = self.training
         self.eval()
         try:
-            for start in range(0, len(order), batch_size):
-                batch = order[start : start + batch_size]
-                input_ids, attention_mask = tokens.batch(batch)
-                weights = self(input_ids.to(self.device), attention_mask.to(self.device)).float()
-                row, column = torch.nonzero(weights, as_tuple=True)
-                rows.append(batch[row.cpu().numpy()])
-                columns.append(column.cpu().numpy())
-                values.append(weights[row, column].cpu().numpy())
-                if progress is not None:
-                    progress.update(len(batch))
+            with amp.autocast(self.device, precision):
+                for start in range(0, len(order), batch_size):
+                    batch = order[start : start + batch_size]
+                    input_ids, attention_mask = tokens.batch(batch)
+                    weights = self(input_ids.to(self.device), attention_mask.to(self.device))
+                    weights = weights.float()
+                    row, column = torch.nonzero(weights, as_tuple=True)
+                    rows.append(batch[row.cpu().numpy()])
+                    columns.append(column.cpu().numpy())
+                    values.append(weights[row, column].cpu().numpy())
+                    if progress is not None:
+                        progress.update(len(batch))
         finally:
             self.train(was_training)
         shape = (len(texts), self.vocabulary_size)

@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 import torch
 from tqdm import tqdm
 
+from .. import precision as amp
 from ..artefacts import RunWriter
 from ..dense.embeddings import META, gather_rows, shard_name
 from ..dense.encode import (
@@ -69,7 +70,8 @@ def encode_token_vectors(
     work_dir = Path(work_dir)
     count = pq.ParquetFile(corpus_path).metadata.num_rows
     shards = math.ceil(count / shard_size)
-    fingerprint = encoding_fingerprint(model, corpus_path, passage_length, shard_size)
+    settings = {"max_length": passage_length, "precision": amp.describe(None, model.device)}
+    fingerprint = encoding_fingerprint(model, corpus_path, settings, shard_size)
     prepare_work_dir(work_dir, {"fingerprint": fingerprint, "shards": shards})
     doc_ids, resumed = [], 0
     bar = tqdm(total=count, unit="passage", desc="encoding passage tokens")

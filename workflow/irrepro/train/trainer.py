@@ -26,13 +26,13 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
+from .. import precision as amp
 from ..errors import ConfigError
 from .distributed import ShardedForward, world
 from .optim import OPTIMIZERS, build_optimizer, linear_schedule
 
 log = logging.getLogger(__name__)
 
-PRECISIONS = ("auto", "fp32", "fp16", "bf16")
 CHECKPOINT = "checkpoint.pt"
 TRAIN_LOG = "train_log.parquet"
 CHECKPOINT_FORMAT = 2  # 2: the loss's state
@@ -43,7 +43,8 @@ LOG_COLUMNS = ("step", "loss", "lr", "grad_norm", "examples_per_s", "seconds")
 
 @dataclass(frozen=True)
 class TrainSettings:
-    """How to train; `precision` and `gradient_checkpointing` only matter on CUDA."""
+    """How to train; `gradient_checkpointing` only matters on CUDA, `precision` is
+    irrepro.precision's (`auto`: bf16 on CUDA and on CPUs with bf16 instructions)."""
 
     steps: int
     batch_size: int  # global: split across processes under torchrun
@@ -55,7 +56,7 @@ class TrainSettings:
     seed: int = 42
     checkpoint_every: int = 500  # steps; 0: only the final state
     log_every: int = 10
-    precision: str = "auto"  # auto | fp32 | fp16 | bf16 (auto: bf16 where supported, else fp16)
+    precision: str = "auto"  # auto | fp32 | fp16 | bf16
     gradient_checkpointing: bool = False
 
     def __post_init__(self):
@@ -71,7 +72,7 @@ class TrainSettings:
                 ("max_grad_norm", ">= 0", self.max_grad_norm >= 0),
                 ("checkpoint_every", ">= 0", self.checkpoint_every >= 0),
                 ("log_every", ">= 1", self.log_every >= 1),
-                ("precision", " | ".join(PRECISIONS), self.precision in PRECISIONS),
+                ("precision", " | ".join(amp.PRECISIONS), self.precision in amp.PRECISIONS),
             )
             if not ok
         ]
@@ -161,8 +162,9 @@ class Trainer:
             named, settings.optimizer, settings.lr, settings.weight_decay
         )
         self.scheduler = linear_schedule(self.optimizer, settings.warmup, settings.steps)
-        self.autocast_dtype = autocast_dtype(settings.precision, self.device)
-        self.scaler = torch.amp.GradScaler("cuda", enabled=self.autocast_dtype == torch.float16)
+        autocast_dtype = amp.autocast_dtype(settings.precision, self.device)
+        log.info("precision: %s", amp.describe(settings.precision, self.device))
+        self.scaler = torch.amp.GradScaler("cuda", enabled=autocast_dtype == torch.float16)
         self.step = 0  # steps done = the next step to run
         self.rows: list[dict] = []
         self.means = RunningMeans()
@@ -204,7 +206,7 @@ class Trainer:
 
     def _train_step(self, step: int) -> None:
         batch = to_device(self.batches(step), self.device)
-        with self._autocast():
+        with amp.autocast(self.device, self.settings.precision):
             loss, metrics = self.loss_fn(self.model, batch, step)
         clashes = set(metrics) & set(LOG_COLUMNS)
         if clashes:
@@ -219,11 +221,6 @@ class Trainer:
         self.scheduler.step()
         self.optimizer.zero_grad(set_to_none=True)
         self.means.add({"loss": loss.detach().float(), "grad_norm": grad_norm.detach(), **metrics})
-
-    def _autocast(self):
-        if self.autocast_dtype is None:
-            return contextlib.nullcontext()
-        return torch.autocast(self.device.type, dtype=self.autocast_dtype)
 
     def _elapsed(self) -> float:
         return time.perf_counter() - self._clock
@@ -429,17 +426,6 @@ def init_process_group(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.set_device(device)
     dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
-
-
-def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
-    """The autocast dtype on CUDA (None: fp32); the CPU always trains in fp32."""
-    if device.type != "cuda":
-        if precision in ("fp16", "bf16"):
-            log.info("precision %s applies on CUDA only: training in fp32 on %s", precision, device)
-        return None
-    if precision == "auto":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return {"fp32": None, "fp16": torch.float16, "bf16": torch.bfloat16}[precision]
 
 
 def trainable_parameters(model: torch.nn.Module, parameters=None) -> list[tuple[str, torch.Tensor]]:
