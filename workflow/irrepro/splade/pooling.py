@@ -7,7 +7,10 @@ forward's largest matrix product, although each vocabulary entry of a text takes
 from one token only, and only where its weight is non-zero (log1p(relu) is flat below 0). Here
 the backward gathers those tokens instead: the same gradients (summed in another order) at a
 cost proportional to the texts' non-zero weights. The forward computes the logits in chunks of
-texts, so their peak memory is bounded too.
+texts, so their peak memory is bounded too, and keeps only their maxima: on a CPU `amax` is 10x
+faster than `max` with indices over the token axis (which was 38% of a bf16 training step on
+SPLADE-tiny), so the backward recomputes the peak token of just the (text, term) pairs whose
+gradient is non-zero.
 """
 
 from __future__ import annotations
@@ -32,28 +35,25 @@ class MaxPooledLogits(torch.autograd.Function):
     def forward(ctx, hidden, attention_mask, weight, bias):
         batch, length, _ = hidden.shape
         padding = ~attention_mask.bool().unsqueeze(-1)
-        chunk = CHUNK_ELEMENTS.get(hidden.device.type, CHUNK_ELEMENTS["cuda"])
-        step = max(1, chunk // max(1, length * weight.shape[0]))
-        peaks, tokens = [], []
+        step = max(1, chunk_elements(hidden) // max(1, length * weight.shape[0]))
+        peaks = []
         for start in range(0, batch, step):
             logits = nn.functional.linear(hidden[start : start + step], weight, bias)
             logits.masked_fill_(padding[start : start + step], float("-inf"))
-            peak, token = logits.max(dim=1)
-            peaks.append(peak)
-            tokens.append(token)
-        tokens = torch.cat(tokens)
-        ctx.save_for_backward(hidden, weight, tokens)
-        ctx.bias_shape = None if bias is None else bias.shape
-        return torch.cat(peaks)
+            peaks.append(logits.amax(dim=1))  # values only: 10x faster on a CPU than max()
+        ctx.save_for_backward(hidden, attention_mask, weight, bias)
+        ctx.logits_dtype = logits.dtype if batch else hidden.dtype
+        return torch.cat(peaks) if peaks else hidden.new_empty(0, weight.shape[0])
 
     @staticmethod
     @torch.amp.custom_bwd(device_type="cuda")
     def backward(ctx, grad):
-        hidden, weight, tokens = ctx.saved_tensors
+        hidden, attention_mask, weight, bias = ctx.saved_tensors
         batch, length, width = hidden.shape
         text, term = torch.nonzero(grad, as_tuple=True)
         values = grad[text, term].unsqueeze(1)
-        rows = text * length + tokens[text, term]  # the token each weight came from
+        tokens = peak_tokens(hidden, attention_mask, weight, bias, text, term, ctx.logits_dtype)
+        rows = text * length + tokens  # the token each weight came from
         flat = hidden.reshape(batch * length, width)
         grad_hidden = grad_weight = grad_bias = None
         if ctx.needs_input_grad[0]:
@@ -63,10 +63,32 @@ class MaxPooledLogits(torch.autograd.Function):
         if ctx.needs_input_grad[2]:
             update = (values * flat[rows].to(values.dtype)).to(weight.dtype)
             grad_weight = torch.zeros_like(weight).index_add_(0, term, update)
-        if ctx.bias_shape is not None and ctx.needs_input_grad[3]:
-            grad_bias = torch.zeros(ctx.bias_shape, dtype=grad.dtype, device=grad.device)
+        if bias is not None and ctx.needs_input_grad[3]:
+            grad_bias = torch.zeros(bias.shape, dtype=grad.dtype, device=grad.device)
             grad_bias.index_add_(0, term, values.squeeze(1))
         return grad_hidden, None, grad_weight, grad_bias
+
+
+def peak_tokens(hidden, attention_mask, weight, bias, text, term, dtype) -> torch.Tensor:
+    """The token at which each (text, term) logit peaks, for the pairs the backward needs: their
+    logits over the text's tokens recomputed in the forward's dtype, in chunks of pairs. Where
+    two tokens tie within rounding, the gradient may go to either: both are maxima."""
+    length, width = hidden.shape[1:]
+    step = max(1, chunk_elements(hidden) // (length * width))
+    tokens = [text.new_empty(0)]
+    for start in range(0, len(text), step):
+        texts, terms = text[start : start + step], term[start : start + step]
+        columns = weight[terms].to(dtype).unsqueeze(2)  # (P, d, 1)
+        logits = torch.bmm(hidden[texts].to(dtype), columns).squeeze(2)  # (P, L)
+        if bias is not None:
+            logits = logits + bias[terms].to(dtype).unsqueeze(1)
+        logits = logits.masked_fill(~attention_mask[texts].bool(), float("-inf"))
+        tokens.append(logits.argmax(dim=1))
+    return torch.cat(tokens)
+
+
+def chunk_elements(tensor: torch.Tensor) -> int:
+    return CHUNK_ELEMENTS.get(tensor.device.type, CHUNK_ELEMENTS["cuda"])
 
 
 def max_pooled_logits(backbone, input_ids, attention_mask) -> torch.Tensor:
