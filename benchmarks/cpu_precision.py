@@ -115,30 +115,28 @@ def inference_section(args) -> str:
     from irrepro.splade.model import Splade
 
     queries, passages = texts(args)
-    rows = []
     dense = BiEncoder.from_backbone("minilm", pooling="mean")
     splade = Splade.from_backbone("splade-tiny")
     cross = CrossEncoder.from_backbone("minilm")
-    pairs_q = [q for q in queries for _ in range(args.pairs_per_query)]
-    pairs_p = passages[: args.pairs_per_query] * len(queries)
-    runs = {
-        "BiEncoder.encode, MiniLM, 48 tokens (passages)": lambda p: dense.encode(
-            passages, 48, 128, precision=p
-        ),
-        "Splade.encode, SPLADE-tiny, 48 tokens (passages)": lambda p: splade.encode(
-            passages, 48, 64, precision=p
-        ).toarray(),
-        "CrossEncoder.score, MiniLM, 64 tokens (pairs)": lambda p: cross.score(
-            pairs_q, pairs_p, 64, 64, precision=p
-        ),
-    }
-    query_vectors = {
-        "fp32": (
-            dense.encode(queries, 16, 128, precision="fp32"),
-            splade.encode(queries, 16, 64, precision="fp32").toarray(),
-        ),  # fmt: skip
-    }
-    for name, run in runs.items():
+    dense_queries = dense.encode(queries, 16, 128, precision="fp32")
+    splade_queries = splade.encode(queries, 16, 64, precision="fp32").toarray()
+    pairs = ([q for q in queries for _ in range(args.pairs_per_query)],
+             passages[: args.pairs_per_query] * len(queries))  # fmt: skip
+    per_query = (len(queries), args.pairs_per_query)
+    # (call, outputs in a precision, each query's scores from those outputs)
+    runs = [
+        ("BiEncoder.encode, MiniLM, 48 tokens (passages)",
+         lambda p: dense.encode(passages, 48, 128, precision=p),
+         lambda out: dense_queries @ out.T),
+        ("Splade.encode, SPLADE-tiny, 48 tokens (passages)",
+         lambda p: splade.encode(passages, 48, 64, precision=p).toarray(),
+         lambda out: splade_queries @ out.T),
+        ("CrossEncoder.score, MiniLM, 64 tokens (pairs)",
+         lambda p: cross.score(*pairs, 64, 64, precision=p),
+         lambda out: out.reshape(per_query)),
+    ]  # fmt: skip
+    rows = []
+    for name, run, scores in runs:
         outputs, seconds = {}, {}
         for precision in ("fp32", "auto"):
             run(precision)
@@ -146,20 +144,11 @@ def inference_section(args) -> str:
             outputs[precision] = run(precision)
             seconds[precision] = time.perf_counter() - started
         count = len(outputs["fp32"])
-        kept = "-"
-        if name.startswith("BiEncoder"):
-            q = query_vectors["fp32"][0]
-            kept = f"{top10_kept(q @ outputs['fp32'].T, q @ outputs['auto'].T):.3f}"
-        elif name.startswith("Splade"):
-            q = query_vectors["fp32"][1]
-            kept = f"{top10_kept(q @ outputs['fp32'].T, q @ outputs['auto'].T):.3f}"
-        elif name.startswith("CrossEncoder"):
-            shape = (len(queries), args.pairs_per_query)
-            fp32, auto = outputs["fp32"].reshape(shape), outputs["auto"].reshape(shape)
-            kept = f"{top10_kept(fp32, auto):.3f}"
-        rows.append([name, f"{count / seconds['fp32']:,.0f}", f"{count / seconds['auto']:,.0f}",
-                     f"{seconds['fp32'] / seconds['auto']:.2f}x",
-                     f"{relative_error(outputs['fp32'], outputs['auto']):.4f}", kept])  # fmt: skip
+        kept = top10_kept(scores(outputs["fp32"]), scores(outputs["auto"]))
+        error = relative_error(outputs["fp32"], outputs["auto"])
+        fp32, auto = seconds["fp32"], seconds["auto"]
+        rows.append([name, f"{count / fp32:,.0f}", f"{count / auto:,.0f}", f"{fp32 / auto:.2f}x",
+                     f"{error:.4f}", f"{kept:.3f}"])  # fmt: skip
     header = [
         "call",
         "fp32 /s",

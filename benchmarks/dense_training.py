@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from _common import OtherCPU, Timer, markdown_table, write_result
 
+from irrepro import precision as amp
 from irrepro.artefacts import NEGATIVES, QRELS, QUERIES, RUN, read_table, write_table
 from irrepro.bm25 import BM25Index, BM25Params, build_index, retrieve_run
 from irrepro.datasets import prepare_folder
@@ -149,7 +150,7 @@ def main() -> None:
         retrieval = retrieval_rows(root, args.passages)
     other.stop()
     sections = [
-        "## Training throughput (CPU, 2 torch threads)",
+        f"## Training throughput (CPU, 2 threads, precision {amp.describe('auto', 'cpu')})",
         f"The demo collection (3,000 passages, 1,500 train queries); all-MiniLM-L6-v2, mean "
         f"pooling, queries 16 and passages 48 tokens; {args.steps} steps of each, the first "
         "excluded. An example is one query with its positive (and, for STAR, one hard negative, "

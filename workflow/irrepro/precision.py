@@ -70,7 +70,11 @@ def autocast_dtype(precision: str | None, device: torch.device | str) -> torch.d
 
 def autocast(device: torch.device | str, precision: str | None = None):
     """A context that runs its operations in `precision` (None: the process's) on `device`."""
-    dtype = autocast_dtype(precision, device)
+    return autocast_to(device, autocast_dtype(precision, device))
+
+
+def autocast_to(device: torch.device | str, dtype: torch.dtype | None):
+    """A context that runs its operations in `dtype` on `device` (nothing for None: fp32)."""
     if dtype is None:
         return contextlib.nullcontext()
     return torch.autocast(torch.device(device).type, dtype=dtype)
@@ -78,5 +82,8 @@ def autocast(device: torch.device | str, precision: str | None = None):
 
 def describe(precision: str | None, device: torch.device | str) -> str:
     """What `precision` (None: the process's) resolves to on `device`: fp32, bf16 or fp16."""
-    dtype = autocast_dtype(precision, device)
+    return dtype_name(autocast_dtype(precision, device))
+
+
+def dtype_name(dtype: torch.dtype | None) -> str:
     return "fp32" if dtype is None else str(dtype).removeprefix("torch.")

@@ -162,9 +162,9 @@ class Trainer:
             named, settings.optimizer, settings.lr, settings.weight_decay
         )
         self.scheduler = linear_schedule(self.optimizer, settings.warmup, settings.steps)
-        autocast_dtype = amp.autocast_dtype(settings.precision, self.device)
-        log.info("precision: %s", amp.describe(settings.precision, self.device))
-        self.scaler = torch.amp.GradScaler("cuda", enabled=autocast_dtype == torch.float16)
+        self.autocast_dtype = amp.autocast_dtype(settings.precision, self.device)
+        log.info("precision: %s", amp.dtype_name(self.autocast_dtype))
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.autocast_dtype == torch.float16)
         self.step = 0  # steps done = the next step to run
         self.rows: list[dict] = []
         self.means = RunningMeans()
@@ -206,7 +206,7 @@ class Trainer:
 
     def _train_step(self, step: int) -> None:
         batch = to_device(self.batches(step), self.device)
-        with amp.autocast(self.device, self.settings.precision):
+        with amp.autocast_to(self.device, self.autocast_dtype):
             loss, metrics = self.loss_fn(self.model, batch, step)
         clashes = set(metrics) & set(LOG_COLUMNS)
         if clashes:
