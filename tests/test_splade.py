@@ -368,6 +368,33 @@ def test_splade_trains_and_a_killed_run_resumes_to_the_same_weights(data, tmp_pa
     pd.testing.assert_series_equal(again["regularizer_ramp"], log["regularizer_ramp"])
 
 
+def test_teacher_scores_reuse_the_pairs_another_file_scored(data, tmp_path, monkeypatch):
+    teacher = CrossEncoder.from_backbone("tiny", seed=0)
+    train = (
+        teacher,
+        Corpus(data / "corpus.parquet"),
+        read_table(data / "queries/train.parquet", QUERIES),
+        data / "qrels/train.parquet",
+        data / "negatives.parquet",
+    )
+    whole = teacher_scores(*train, tmp_path / "whole.parquet", depth=2, max_length=32)
+    teacher_scores(*train, tmp_path / "first.parquet", depth=1, max_length=32)
+    scored = []
+    original = CrossEncoder.score
+    monkeypatch.setattr(
+        CrossEncoder,
+        "score",
+        lambda self, queries, *args: scored.extend(queries) or original(self, queries, *args),
+    )
+    again = teacher_scores(
+        *train, tmp_path / "again.parquet", depth=2, max_length=32,
+        scored_paths=[tmp_path / "first.parquet"],
+    )  # fmt: skip
+    assert len(scored) == 16  # each query's second negative; positives and firsts are known
+    pd.testing.assert_frame_equal(again, whole, check_exact=False, atol=1e-5)
+    assert read_table(tmp_path / "again.parquet", TEACHER_SCORES).equals(again)
+
+
 def test_distillation_needs_every_teacher_score_and_learns_from_them(data, tmp_path):
     teacher = CrossEncoder.from_backbone("tiny", seed=0)
     scored = teacher_scores(

@@ -426,6 +426,40 @@ def test_msmarco_dry_run_shows_the_full_dag(workflow_copy):
         assert f"rule {rule}:" in text or f"\n{rule} " in text, rule
 
 
+RETRIEVAL = ("dense_retrieve", "splade_retrieve", "rerank_bm25", "colbert_retrieve")
+
+
+def planned_runs(dry_run: str) -> list[tuple[str, set[tuple[str, str]]]]:
+    """(rule, {(method, split)}) of each retrieval job a dry run lists, from its output lines."""
+    jobs = []
+    for block in dry_run.split("\nrule ")[1:]:
+        rule = block.split(":", 1)[0]
+        if rule.removesuffix("_split") not in RETRIEVAL:
+            continue
+        outputs = next(line for line in block.splitlines() if line.strip().startswith("output:"))
+        files = [Path(f.strip()) for f in outputs.split(":", 1)[1].split(",")]
+        jobs.append((rule, {(f.parent.name, f.stem) for f in files if f.suffix == ".parquet"}))
+    return jobs
+
+
+@pytest.mark.slow
+def test_a_model_serves_its_evaluated_splits_in_one_retrieval_job(workflow_copy):
+    """dev and test of a model come from one job, which loads the model and index once; train
+    (mining) and tune (fusion) runs are a job each, and no run is planned twice."""
+    out = snakemake(workflow_copy, "-n", "--forceall", "--configfile", DEMO).stdout
+    jobs = planned_runs(out)
+    assert {rule for rule, _ in jobs} == {*RETRIEVAL, "dense_retrieve_split",
+                                          "splade_retrieve_split"}  # fmt: skip
+    for rule, runs in jobs:
+        if rule.endswith("_split"):
+            assert len(runs) == 1 and {split for _, split in runs} <= {"train", "tune"}, runs
+        else:
+            assert {split for _, split in runs} == {"dev", "test"} and len(runs) == 2, runs
+    planned = [run for _, runs in jobs for run in runs]
+    assert len(planned) == len(set(planned))
+    assert ("star", "train") in planned and ("tct", "tune") in planned
+
+
 @pytest.mark.slow
 def test_bad_config_is_refused_before_any_job(workflow_copy):
     config = {"methods": ["bm25", "not-a-method"]}

@@ -198,9 +198,12 @@ def teacher_scores(
     depth: int,
     max_length: int,
     batch_size: int = 64,
+    scored_paths=(),
 ) -> pd.DataFrame:
     """The cross-encoder's score of every train query's positives and of the first `depth`
-    negatives of a negatives file: what a distilled model may train on."""
+    negatives of a negatives file: what a distilled model may train on. Pairs found in
+    `scored_paths` (the same cross-encoder's scores of another negatives file) keep their score
+    there instead of being scored again."""
     qrels = read_table(qrels_path, QRELS)
     negatives = read_table(negatives_path, NEGATIVES).sort_values(
         ["query_id", "rank"], kind="mergesort"
@@ -213,14 +216,29 @@ def teacher_scores(
     ).drop_duplicates()
     texts = dict(zip(queries["query_id"].astype(str), queries["text"], strict=True))
     pairs = pairs[pairs["query_id"].isin(texts)].reset_index(drop=True)
-    passages = corpus.text(corpus.rows(pairs["doc_id"]))
+    pairs = with_known_scores(pairs, scored_paths)
+    todo = pairs["score"].isna().to_numpy()
+    new = pairs.loc[todo, ["query_id", "doc_id"]]
+    passages = corpus.text(corpus.rows(new["doc_id"]))
     scores = []
     chunk = 64 * batch_size
-    for start in tqdm(range(0, len(pairs), chunk), unit="chunk", desc="teacher scores"):
-        part_queries = [texts[q] for q in pairs["query_id"].iloc[start : start + chunk]]
+    for start in tqdm(range(0, len(new), chunk), unit="chunk", desc="teacher scores"):
+        part_queries = [texts[q] for q in new["query_id"].iloc[start : start + chunk]]
         part_passages = passages[start : start + chunk]
         scores.append(model.score(part_queries, part_passages, max_length, batch_size))
-    out = pairs.assign(score=np.concatenate(scores) if scores else np.zeros(0, np.float32))
+    out = pairs.astype({"score": np.float32})
+    out.loc[todo, "score"] = np.concatenate(scores) if scores else np.zeros(0, np.float32)
     write_table(out, out_path, TEACHER_SCORES)
-    log.info("%d pairs of %d queries scored", len(out), out["query_id"].nunique())
+    reused = len(out) - int(todo.sum())
+    log.info("%d pairs of %d queries, %d of them scored in %s", len(out),
+             out["query_id"].nunique(), reused, list(scored_paths))  # fmt: skip
     return out
+
+
+def with_known_scores(pairs: pd.DataFrame, paths) -> pd.DataFrame:
+    """`pairs` with a `score` column: a pair's score in the teacher files `paths`, else NaN."""
+    if not paths:
+        return pairs.assign(score=np.nan)
+    known = pd.concat([read_table(path, TEACHER_SCORES) for path in paths])
+    known = known.drop_duplicates(["query_id", "doc_id"])
+    return pairs.merge(known, on=["query_id", "doc_id"], how="left")

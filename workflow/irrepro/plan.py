@@ -91,6 +91,11 @@ class Plan:
         """Train runs only feed negative mining, so they stop at train_depth."""
         return self.config["retrieval"]["train_depth" if split == "train" else "depth"]
 
+    def single_run_splits(self) -> list[str]:
+        """Splits a retrieval job serves alone (train for mining, tune for fusion weights); the
+        evaluated ones share one job per model, which loads the model and index once."""
+        return [s for s in [*self.splits, self.tune_split] if s not in self.eval_splits]
+
     # -- training and models -------------------------------------------------------------------
 
     def training(self, method: str) -> dict:
@@ -120,6 +125,16 @@ class Plan:
     def ensemble_negatives(self) -> list[str]:
         """The negatives files pooled into EnsembleDistil's (`splade.ensemble`)."""
         return [self.layout.negatives(source) for source in self.config["splade"]["ensemble"]]
+
+    def reusable_teacher_scores(self, source: str) -> list[str]:
+        """The teacher scores of BM25's negatives, for scoring another source's to reuse, when
+        a configured method trains on them anyway: every pool shares pairs with BM25's
+        (EnsembleDistil's contains them), and theirs need no model of ours, so waiting for
+        them delays no other source's."""
+        scored = {m.negatives for m in map(methods.get, self.methods) if m.teacher_scores}
+        if source == methods.BM25_RUN or methods.BM25_RUN not in scored:
+            return []
+        return [self.layout.teacher_scores(methods.BM25_RUN)]
 
     def mined_sources(self) -> list[str]:
         """Runs whose train top-k become negatives: the registry's and the ensemble's members."""

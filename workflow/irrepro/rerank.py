@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -162,42 +163,64 @@ def rerank_biencoder(
             bar.update(part.stop - part.start)
 
 
-def rerank_with_maxsim(inputs: dict, queries: pd.DataFrame, settings: dict, device) -> None:
+@dataclass(frozen=True)
+class RerankSplit:
+    """One split a rerank job serves: the first-stage run, its queries, the two outputs."""
+
+    run: str
+    queries: str
+    out: str
+    trec: str
+
+    def candidates(self, row_of, depth: int) -> Candidates:
+        return Candidates(self.run, read_table(self.queries, QUERIES), row_of, depth)
+
+
+def rerank_with_maxsim(inputs: dict, splits: list[RerankSplit], settings: dict, device) -> None:
     corpus = Corpus(inputs["corpus"])
-    candidates = Candidates(inputs["run"], queries, corpus.rows, settings["depth"])
-    rerank_colbert(
-        ColBERT.load(inputs["model"]).to(device),
-        corpus,
-        candidates,
-        inputs["out"],
-        settings["query_length"],
-        settings["passage_length"],
-        batch_size=settings["batch_size"],
-        doc_budget=settings["doc_budget"],
-    )
+    model = ColBERT.load(inputs["model"]).to(device)
+    for split in splits:
+        rerank_colbert(
+            model,
+            corpus,
+            split.candidates(corpus.rows, settings["depth"]),
+            split.out,
+            settings["query_length"],
+            settings["passage_length"],
+            batch_size=settings["batch_size"],
+            doc_budget=settings["doc_budget"],
+        )
 
 
-def rerank_with_stored_vectors(inputs: dict, queries: pd.DataFrame, settings: dict, device) -> None:
+def rerank_with_stored_vectors(
+    inputs: dict, splits: list[RerankSplit], settings: dict, device
+) -> None:
     doc_ids = embedding_doc_ids(inputs["embeddings"])
-    candidates = Candidates(inputs["run"], queries, row_lookup(doc_ids), settings["depth"])
-    rerank_biencoder(
-        BiEncoder.load(inputs["model"]).to(device),
-        EmbeddingStore(inputs["embeddings"]),
-        doc_ids,
-        candidates,
-        inputs["out"],
-        settings["query_length"],
-    )
+    model = BiEncoder.load(inputs["model"]).to(device)
+    store, row_of = EmbeddingStore(inputs["embeddings"]), row_lookup(doc_ids)
+    for split in splits:
+        candidates = split.candidates(row_of, settings["depth"])
+        rerank_biencoder(model, store, doc_ids, candidates, split.out, settings["query_length"])
 
 
-def rerank_with_cross_encoder(inputs: dict, queries: pd.DataFrame, settings: dict, device) -> None:
-    """Every (query, candidate) pair through the cross-encoder, a group of queries at a time."""
+def rerank_with_cross_encoder(
+    inputs: dict, splits: list[RerankSplit], settings: dict, device
+) -> None:
     corpus = Corpus(inputs["corpus"])
-    candidates = Candidates(inputs["run"], queries, corpus.rows, settings["depth"])
     model = CrossEncoder.load(inputs["model"]).to(device)
+    for split in splits:
+        rerank_cross_encoder(
+            model, corpus, split.candidates(corpus.rows, settings["depth"]), split.out, settings
+        )
+
+
+def rerank_cross_encoder(
+    model: CrossEncoder, corpus: Corpus, candidates: Candidates, out_path: str, settings: dict
+) -> None:
+    """Every (query, candidate) pair through the cross-encoder, a group of queries at a time."""
     per_group = max(1, settings["batch_size"] * 16 // max(settings["depth"], 1))
     bar = tqdm(total=len(candidates), unit="query", desc="cross-encoder reranking")
-    with RunWriter(inputs["out"], corpus.doc_ids) as writer, bar:
+    with RunWriter(out_path, corpus.doc_ids) as writer, bar:
         for start in range(0, len(candidates), per_group):
             part = slice(start, min(start + per_group, len(candidates)))
             rows = candidates.rows[part]
@@ -217,13 +240,15 @@ SCORERS = {
 }
 
 
-def rerank_run(scorer: str, inputs: dict, settings: dict, trec_path: str, tag: str) -> pd.DataFrame:
-    """Rerank `inputs["run"]` into `inputs["out"]` (and its TREC file) with a registry scorer.
-
-    inputs: run, queries, corpus, model (and a bi-encoder's embeddings), out."""
-    device = runtime.device()
-    queries = read_table(inputs["queries"], QUERIES)
-    SCORERS[scorer](inputs, queries, settings, device)
-    run = read_table(inputs["out"], RUN)
-    write_trec_run(run, trec_path, tag=tag)
-    return run
+def rerank_runs(
+    scorer: str, inputs: dict, splits: list[RerankSplit], settings: dict, tag: str
+) -> list[pd.DataFrame]:
+    """Rerank each split's run into its `out` (and TREC file) with a registry scorer, whose
+    model and passages load once for all of them. inputs: corpus, model (and a bi-encoder's
+    embeddings)."""
+    SCORERS[scorer](inputs, splits, settings, runtime.device())
+    runs = []
+    for split in splits:
+        runs.append(read_table(split.out, RUN))
+        write_trec_run(runs[-1], split.trec, tag=tag)
+    return runs

@@ -25,6 +25,10 @@ with failures.config_errors_exit():  # a config mistake is one line naming file,
     failures.validate_config(config, Path(workflow.current_basedir, SCHEMA), workflow.configfiles)
     PLAN = Plan(config)
 LAYOUT = PLAN.layout
+# Retrieval and reranking serve a model's evaluated splits in one job (one model and index load
+# instead of one per split), logged under this name; train and tune runs are a job each.
+EVAL_SPLITS = PLAN.eval_splits
+EVALUATED = "evaluated"
 CPU_ENV = "../../envs/cpu.yaml"
 GPU_ENV = "../../envs/gpu.yaml"
 

@@ -67,21 +67,39 @@ rule build_dense_index:
 rule dense_retrieve:
     input:
         unpack(lambda wc: PLAN.dense_search_files(wc.method)),
-        queries=LAYOUT.queries("{split}"),
+        queries=[LAYOUT.queries(split) for split in EVAL_SPLITS],
     output:
-        run=LAYOUT.run("{method}", "{split}"),
-        trec=LAYOUT.run("{method}", "{split}", "trec"),
+        run=[LAYOUT.run("{method}", split) for split in EVAL_SPLITS],
+        trec=[LAYOUT.run("{method}", split, "trec") for split in EVAL_SPLITS],
     params:
         precision=config["precision"],
-        depth=lambda wc: PLAN.run_depth(wc.split),
+        depth=[PLAN.run_depth(split) for split in EVAL_SPLITS],
         max_length=lambda wc: PLAN.encoder_lengths(wc.method)["query_length"],
     wildcard_constraints:
         method=methods.one_of(methods.names(run=methods.DENSE_RUN)),
     log:
-        LAYOUT.log("dense_retrieve", "{method}", "{split}"),
+        LAYOUT.log("dense_retrieve", "{method}", EVALUATED),
     benchmark:
-        LAYOUT.benchmark("dense_retrieve", "{method}", "{split}")
+        LAYOUT.benchmark("dense_retrieve", "{method}", EVALUATED)
     conda:
         GPU_ENV
     script:
         "../scripts/dense_retrieve.py"
+
+
+use rule dense_retrieve as dense_retrieve_split with:
+    input:
+        unpack(lambda wc: PLAN.dense_search_files(wc.method)),
+        queries=[LAYOUT.queries("{split}")],
+    output:
+        run=[LAYOUT.run("{method}", "{split}")],
+        trec=[LAYOUT.run("{method}", "{split}", "trec")],
+    params:
+        depth=lambda wc: [PLAN.run_depth(wc.split)],
+    wildcard_constraints:
+        method=methods.one_of(methods.names(run=methods.DENSE_RUN)),
+        split=methods.one_of(PLAN.single_run_splits()),
+    log:
+        LAYOUT.log("dense_retrieve", "{method}", "{split}"),
+    benchmark:
+        LAYOUT.benchmark("dense_retrieve", "{method}", "{split}")

@@ -7,25 +7,43 @@
 rule rerank_bm25:
     input:
         unpack(lambda wc: PLAN.rerank_inputs(wc.reranker)),
-        run=LAYOUT.run("bm25", "{split}"),
+        run=[LAYOUT.run("bm25", split) for split in EVAL_SPLITS],
         corpus=LAYOUT.corpus(),
-        queries=LAYOUT.queries("{split}"),
+        queries=[LAYOUT.queries(split) for split in EVAL_SPLITS],
     output:
-        run=LAYOUT.run("{reranker}", "{split}"),
-        trec=LAYOUT.run("{reranker}", "{split}", "trec"),
+        run=[LAYOUT.run("{reranker}", split) for split in EVAL_SPLITS],
+        trec=[LAYOUT.run("{reranker}", split, "trec") for split in EVAL_SPLITS],
     params:
         precision=config["precision"],
         settings=lambda wc: PLAN.rerank_settings(wc.reranker),
     wildcard_constraints:
         reranker=methods.one_of(methods.names(run=methods.RERANK_RUN)),
     log:
-        LAYOUT.log("rerank_bm25", "{reranker}", "{split}"),
+        LAYOUT.log("rerank_bm25", "{reranker}", EVALUATED),
     benchmark:
-        LAYOUT.benchmark("rerank_bm25", "{reranker}", "{split}")
+        LAYOUT.benchmark("rerank_bm25", "{reranker}", EVALUATED)
     conda:
         GPU_ENV
     script:
         "../scripts/rerank.py"
+
+
+use rule rerank_bm25 as rerank_bm25_split with:
+    input:
+        unpack(lambda wc: PLAN.rerank_inputs(wc.reranker)),
+        run=[LAYOUT.run("bm25", "{split}")],
+        corpus=LAYOUT.corpus(),
+        queries=[LAYOUT.queries("{split}")],
+    output:
+        run=[LAYOUT.run("{reranker}", "{split}")],
+        trec=[LAYOUT.run("{reranker}", "{split}", "trec")],
+    wildcard_constraints:
+        reranker=methods.one_of(methods.names(run=methods.RERANK_RUN)),
+        split=methods.one_of(PLAN.single_run_splits()),
+    log:
+        LAYOUT.log("rerank_bm25", "{reranker}", "{split}"),
+    benchmark:
+        LAYOUT.benchmark("rerank_bm25", "{reranker}", "{split}")
 
 
 use rule train_warmup as train_cross_encoder with:
@@ -37,6 +55,7 @@ rule teacher_scores:
     input:
         model=LAYOUT.model("bert-reranker"),
         negatives=LAYOUT.negatives("{source}"),
+        scored=lambda wc: PLAN.reusable_teacher_scores(wc.source),
         **LAYOUT.train_data(),
     output:
         LAYOUT.teacher_scores("{source}"),

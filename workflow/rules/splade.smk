@@ -37,22 +37,42 @@ rule splade_retrieve:
     input:
         model=LAYOUT.model("{method}"),
         index=LAYOUT.sparse_index("{method}"),
-        queries=LAYOUT.queries("{split}"),
+        queries=[LAYOUT.queries(split) for split in EVAL_SPLITS],
     output:
-        run=LAYOUT.run("{method}", "{split}"),
-        trec=LAYOUT.run("{method}", "{split}", "trec"),
-        efficiency=LAYOUT.efficiency("{method}", "{split}"),
+        run=[LAYOUT.run("{method}", split) for split in EVAL_SPLITS],
+        trec=[LAYOUT.run("{method}", split, "trec") for split in EVAL_SPLITS],
+        efficiency=[LAYOUT.efficiency("{method}", split) for split in EVAL_SPLITS],
     params:
         precision=config["precision"],
-        depth=lambda wc: PLAN.run_depth(wc.split),
+        depth=[PLAN.run_depth(split) for split in EVAL_SPLITS],
         settings=lambda wc: PLAN.sparse_settings(wc.method),
     wildcard_constraints:
         method=methods.one_of(methods.names(run=methods.SPLADE_RUN)),
     log:
-        LAYOUT.log("splade_retrieve", "{method}", "{split}"),
+        LAYOUT.log("splade_retrieve", "{method}", EVALUATED),
     benchmark:
-        LAYOUT.benchmark("splade_retrieve", "{method}", "{split}")
+        LAYOUT.benchmark("splade_retrieve", "{method}", EVALUATED)
     conda:
         CPU_ENV
     script:
         "../scripts/splade_retrieve.py"
+
+
+use rule splade_retrieve as splade_retrieve_split with:
+    input:
+        model=LAYOUT.model("{method}"),
+        index=LAYOUT.sparse_index("{method}"),
+        queries=[LAYOUT.queries("{split}")],
+    output:
+        run=[LAYOUT.run("{method}", "{split}")],
+        trec=[LAYOUT.run("{method}", "{split}", "trec")],
+        efficiency=[LAYOUT.efficiency("{method}", "{split}")],
+    params:
+        depth=lambda wc: [PLAN.run_depth(wc.split)],
+    wildcard_constraints:
+        method=methods.one_of(methods.names(run=methods.SPLADE_RUN)),
+        split=methods.one_of(PLAN.single_run_splits()),
+    log:
+        LAYOUT.log("splade_retrieve", "{method}", "{split}"),
+    benchmark:
+        LAYOUT.benchmark("splade_retrieve", "{method}", "{split}")

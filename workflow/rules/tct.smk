@@ -61,20 +61,40 @@ rule colbert_retrieve:
         model=LAYOUT.model("colbert"),
         tokens=LAYOUT.token_vectors("colbert"),
         index=LAYOUT.token_index("colbert", config["tct"]["end_to_end"]["index"]),
-        queries=LAYOUT.queries("{split}"),
+        queries=[LAYOUT.queries(split) for split in EVAL_SPLITS],
     output:
-        run=LAYOUT.run("colbert", "{split}"),
-        trec=LAYOUT.run("colbert", "{split}", "trec"),
-        timing=LAYOUT.retrieval_timing("colbert", "{split}"),
+        run=[LAYOUT.run("colbert", split) for split in EVAL_SPLITS],
+        trec=[LAYOUT.run("colbert", split, "trec") for split in EVAL_SPLITS],
+        timing=[LAYOUT.retrieval_timing("colbert", split) for split in EVAL_SPLITS],
     params:
         precision=config["precision"],
-        depth=lambda wc: PLAN.run_depth(wc.split),
+        depth=[PLAN.run_depth(split) for split in EVAL_SPLITS],
         settings=PLAN.colbert_search_settings(),
     log:
-        LAYOUT.log("colbert_retrieve", "colbert", "{split}"),
+        LAYOUT.log("colbert_retrieve", "colbert", EVALUATED),
     benchmark:
-        LAYOUT.benchmark("colbert_retrieve", "colbert", "{split}")
+        LAYOUT.benchmark("colbert_retrieve", "colbert", EVALUATED)
     conda:
         GPU_ENV
     script:
         "../scripts/colbert_retrieve.py"
+
+
+use rule colbert_retrieve as colbert_retrieve_split with:
+    input:
+        model=LAYOUT.model("colbert"),
+        tokens=LAYOUT.token_vectors("colbert"),
+        index=LAYOUT.token_index("colbert", config["tct"]["end_to_end"]["index"]),
+        queries=[LAYOUT.queries("{split}")],
+    output:
+        run=[LAYOUT.run("colbert", "{split}")],
+        trec=[LAYOUT.run("colbert", "{split}", "trec")],
+        timing=[LAYOUT.retrieval_timing("colbert", "{split}")],
+    params:
+        depth=lambda wc: [PLAN.run_depth(wc.split)],
+    wildcard_constraints:
+        split=methods.one_of(PLAN.single_run_splits()),
+    log:
+        LAYOUT.log("colbert_retrieve", "colbert", "{split}"),
+    benchmark:
+        LAYOUT.benchmark("colbert_retrieve", "colbert", "{split}")

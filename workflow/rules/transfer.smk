@@ -74,12 +74,12 @@ use rule build_dense_index as transfer_build_dense_index with:
 use rule dense_retrieve as transfer_dense_retrieve with:
     input:
         unpack(lambda wc: TRANSFER.dense_search_files(wc.method, wc.target)),
-        queries=ON_TARGET.queries("{split}"),
+        queries=[ON_TARGET.queries("{split}")],
     output:
-        run=ON_TARGET.run("{method}", "{split}"),
-        trec=ON_TARGET.run("{method}", "{split}", "trec"),
+        run=[ON_TARGET.run("{method}", "{split}")],
+        trec=[ON_TARGET.run("{method}", "{split}", "trec")],
     params:
-        depth=TRANSFER_DEPTH,
+        depth=[TRANSFER_DEPTH],
     wildcard_constraints:
         **TRANSFER.wildcards(method=TRANSFER.of_run(methods.DENSE_RUN)),
     log:
@@ -106,13 +106,13 @@ use rule splade_retrieve as transfer_splade_retrieve with:
     input:
         model=SOURCE_MODEL,
         index=ON_TARGET.sparse_index("{method}"),
-        queries=ON_TARGET.queries("{split}"),
+        queries=[ON_TARGET.queries("{split}")],
     output:
-        run=ON_TARGET.run("{method}", "{split}"),
-        trec=ON_TARGET.run("{method}", "{split}", "trec"),
-        efficiency=ON_TARGET.efficiency("{method}", "{split}"),
+        run=[ON_TARGET.run("{method}", "{split}")],
+        trec=[ON_TARGET.run("{method}", "{split}", "trec")],
+        efficiency=[ON_TARGET.efficiency("{method}", "{split}")],
     params:
-        depth=TRANSFER_DEPTH,
+        depth=[TRANSFER_DEPTH],
     wildcard_constraints:
         **TRANSFER.wildcards(method=TRANSFER.of_run(methods.SPLADE_RUN)),
     log:

@@ -1,11 +1,12 @@
-"""Rule colbert_retrieve: ColBERT end to end, candidates from the token index, exact MaxSim."""
+"""Rules colbert_retrieve(_split): ColBERT end to end, candidates from the token index, exact
+MaxSim, for each split the job serves."""
 
 import json
 
 from irrepro import runtime
 from irrepro.artefacts import QUERIES, RUN, read_table, write_trec_run
 from irrepro.dense.embeddings import embedding_doc_ids
-from irrepro.dense.index import read_index
+from irrepro.dense.index import on_device, read_index
 from irrepro.logs import rule_logging
 from irrepro.speed import speed_settings
 from irrepro.tct.colbert import ColBERT
@@ -14,19 +15,33 @@ from irrepro.tct.token_index import TokenStore, end_to_end_run
 with rule_logging(snakemake.log[0], snakemake.rule) as log:
     runtime.use_threads(snakemake.threads)
     runtime.use_precision(snakemake.params.precision)
-    timing = end_to_end_run(
-        ColBERT.load(snakemake.input.model).to(runtime.device()),
-        TokenStore(snakemake.input.tokens),
-        read_index(snakemake.input.index),
-        embedding_doc_ids(snakemake.input.tokens),
-        read_table(snakemake.input.queries, QUERIES),
-        snakemake.output.run,
-        depth=snakemake.params.depth,
-        **snakemake.params.settings,
-        **speed_settings(snakemake.config, "tct.end_to_end"),
-    )
-    run = read_table(snakemake.output.run, RUN)
-    write_trec_run(run, snakemake.output.trec, tag="irrepro-colbert")
-    with open(snakemake.output.timing, "w") as out:
-        json.dump(timing, out, indent=2)
-    log.info("%d queries, %d results; %s", run["query_id"].nunique(), len(run), timing)
+    model = ColBERT.load(snakemake.input.model).to(runtime.device())
+    store = TokenStore(snakemake.input.tokens)
+    index = on_device(read_index(snakemake.input.index))
+    doc_ids = embedding_doc_ids(snakemake.input.tokens)
+    output = snakemake.output
+    for queries, depth, run_path, trec_path, timing_path in zip(
+        snakemake.input.queries,
+        snakemake.params.depth,
+        output.run,
+        output.trec,
+        output.timing,
+        strict=True,
+    ):
+        timing = end_to_end_run(
+            model,
+            store,
+            index,
+            doc_ids,
+            read_table(queries, QUERIES),
+            run_path,
+            depth=depth,
+            **snakemake.params.settings,
+            **speed_settings(snakemake.config, "tct.end_to_end"),
+        )
+        run = read_table(run_path, RUN)
+        write_trec_run(run, trec_path, tag="irrepro-colbert")
+        with open(timing_path, "w") as out:
+            json.dump(timing, out, indent=2)
+        log.info("%s: %d queries, %d results; %s", run_path, run["query_id"].nunique(), len(run),
+                 timing)  # fmt: skip

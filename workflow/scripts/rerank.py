@@ -1,19 +1,29 @@
-"""Rule rerank_bm25: BM25's top-k reordered by ColBERT's MaxSim or by a bi-encoder."""
+"""Rules rerank_bm25(_split): BM25's top-k reordered by ColBERT's MaxSim, a bi-encoder or the
+cross-encoder, for each split the job serves."""
 
 from irrepro import methods, runtime
 from irrepro.logs import rule_logging
-from irrepro.rerank import rerank_run
+from irrepro.rerank import RerankSplit, rerank_runs
 
 with rule_logging(snakemake.log[0], snakemake.rule) as log:
     runtime.use_threads(snakemake.threads)
     runtime.use_precision(snakemake.params.precision)
     reranker = methods.get(snakemake.wildcards.reranker)
     settings = {**snakemake.params.settings, **methods.RERANK.speed(snakemake.config, reranker)}
-    run = rerank_run(
-        settings["scorer"],
-        {**dict(snakemake.input.items()), "out": snakemake.output.run},
-        settings,
+    files = zip(
+        snakemake.input.run,
+        snakemake.input.queries,
+        snakemake.output.run,
         snakemake.output.trec,
+        strict=True,
+    )
+    splits = [RerankSplit(*paths) for paths in files]
+    runs = rerank_runs(
+        settings["scorer"],
+        dict(snakemake.input.items()),
+        splits,
+        settings,
         tag=f"irrepro-{snakemake.wildcards.reranker}",
     )
-    log.info("%d queries, %d results", run["query_id"].nunique(), len(run))
+    for split, run in zip(splits, runs, strict=True):
+        log.info("%s: %d queries, %d results", split.out, run["query_id"].nunique(), len(run))

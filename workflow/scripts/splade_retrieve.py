@@ -1,4 +1,5 @@
-"""Rule splade_retrieve: exact top-k of a split's queries from a SPLADE inverted index."""
+"""Rules splade_retrieve(_split): exact top-k from a SPLADE inverted index for each split the
+job serves, with each split's efficiency figures."""
 
 import json
 import time
@@ -17,33 +18,44 @@ with rule_logging(snakemake.log[0], snakemake.rule) as log:
     runtime.use_precision(snakemake.params.precision)
     numba.set_num_threads(max(1, min(snakemake.threads, numba.config.NUMBA_NUM_THREADS)))
     settings = snakemake.params.settings
-    device = runtime.device()
-    queries = read_table(snakemake.input.queries, QUERIES)
+    model = Splade.load(snakemake.input.model).to(runtime.device())
     index = SparseIndex(snakemake.input.index)
     index.compile()
-    started = time.perf_counter()
-    weights = sparse_run(
-        Splade.load(snakemake.input.model).to(device),
-        index,
-        queries,
-        snakemake.output.run,
-        depth=snakemake.params.depth,
-        max_length=settings["query_length"],
-        batch_size=speed_settings(snakemake.config, "splade")["query_batch_size"],
-    )
-    seconds = time.perf_counter() - started
-    figures = {
-        **efficiency(index, weights),
-        "index_gb": index.stats["bytes"] / 1e9,
-        "ms_per_query": 1e3 * seconds / max(len(queries), 1),
-        "queries": len(queries),
-        "counted": {
-            **index.stats.get("counted", {}),
-            **empty_queries(queries["query_id"], weights).report(log),
-        },
-    }
-    with open(snakemake.output.efficiency, "w") as out:
-        json.dump(figures, out, indent=2)
-    run = read_table(snakemake.output.run, RUN)
-    write_trec_run(run, snakemake.output.trec, tag=f"irrepro-{snakemake.wildcards.method}")
-    log.info("%d queries, %d results; %s", run["query_id"].nunique(), len(run), figures)
+    batch_size = speed_settings(snakemake.config, "splade")["query_batch_size"]
+    output = snakemake.output
+    for queries_path, depth, run_path, trec_path, efficiency_path in zip(
+        snakemake.input.queries,
+        snakemake.params.depth,
+        output.run,
+        output.trec,
+        output.efficiency,
+        strict=True,
+    ):
+        queries = read_table(queries_path, QUERIES)
+        started = time.perf_counter()
+        weights = sparse_run(
+            model,
+            index,
+            queries,
+            run_path,
+            depth=depth,
+            max_length=settings["query_length"],
+            batch_size=batch_size,
+        )
+        seconds = time.perf_counter() - started
+        figures = {
+            **efficiency(index, weights),
+            "index_gb": index.stats["bytes"] / 1e9,
+            "ms_per_query": 1e3 * seconds / max(len(queries), 1),
+            "queries": len(queries),
+            "counted": {
+                **index.stats.get("counted", {}),
+                **empty_queries(queries["query_id"], weights).report(log),
+            },
+        }
+        with open(efficiency_path, "w") as out:
+            json.dump(figures, out, indent=2)
+        run = read_table(run_path, RUN)
+        write_trec_run(run, trec_path, tag=f"irrepro-{snakemake.wildcards.method}")
+        log.info("%s: %d queries, %d results; %s", run_path, run["query_id"].nunique(), len(run),
+                 figures)  # fmt: skip

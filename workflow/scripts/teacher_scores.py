@@ -21,7 +21,6 @@ with rule_logging(snakemake.log[0], snakemake.rule):
         snakemake.output[0],
         depth=snakemake.params.depth,
         max_length=settings["max_length"],
-        batch_size=methods.RERANK.speed(snakemake.config, methods.get("bert-reranker"))[
-            "batch_size"
-        ],
+        batch_size=speed["batch_size"],
+        scored_paths=snakemake.input.scored,
     )
