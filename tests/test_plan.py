@@ -9,6 +9,7 @@ import pytest
 import yaml
 from snakemake.utils import validate
 
+from irrepro import methods
 from irrepro.errors import ConfigError
 from irrepro.plan import Plan
 
@@ -201,6 +202,20 @@ def test_each_training_rule_gets_only_its_methods_settings():
     adore = plan.training("adore-bm25neg-pq6")
     assert adore["query_length"] == 16 and adore["training"]["depth"] == 100
     assert "table_splits" not in plan.data.settings()
+
+
+def test_how_often_a_method_checkpoints_is_read_by_its_job_not_passed_as_params():
+    """Params that change rerun a job; checkpoint_every changes no model, so it is left out of
+    them and the job reads it from the config, the method's own override first."""
+    config = load("config.yaml")
+    config["dense"]["methods"]["adore"]["checkpoint_every"] = 31
+    plan = Plan(config)
+    for name in ("star", "adore-star", "tct", "bert-reranker", "splade-max", "star-released"):
+        assert "checkpoint_every" not in plan.training(name)["training"], name
+        assert plan.training(name)["training"]["steps"] > 0
+    assert methods.checkpointing(config, "adore-star") == {"checkpoint_every": 31}
+    assert methods.checkpointing(config, "star") == {"checkpoint_every": 40}  # methods.star
+    assert methods.checkpointing(config, "inbatch") == {"checkpoint_every": 15}  # dense.train
 
 
 def test_training_inputs_come_from_the_registry():

@@ -318,6 +318,8 @@ CHARTS = ("plot_table", "plot_per_query")  # a table's report figures follow it
         (("splade", "query_batch_size"), 3, set()),
         (("tct", "rerank", "batch_size"), 3, set()),
         (("cross_encoder", "rerank", "batch_size"), 3, set()),
+        # so does how often training saves its state
+        (("dense", "train", "checkpoint_every"), 7, set()),
         # reranking depth: the rerankers' runs, not the teacher's or students' training
         (("tct", "rerank", "depth"), 50, {"rerank_bm25", "evaluate", "table", *CHARTS}),
         # which split plays the papers' dev: the tables, and the latency measured on it

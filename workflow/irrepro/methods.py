@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from .errors import ConfigError
 from .layout import Layout
-from .speed import speed_settings, without_speed
+from .speed import TRAINING_BOOKKEEPING, speed_settings, without_speed
 
 PQ_M = (6, 12, 24, 48, 96)
 HYBRID_PREFIX = "hybrid-"
@@ -100,6 +100,18 @@ class Family:
         section = config[self.section]
         lengths = {k: section["encoder"][k] for k in ("query_length", "passage_length")}
         return {**without_speed(section["rerank"], f"{self.section}.rerank"), **lengths}
+
+
+def without_checkpointing(training: dict) -> dict:
+    return {key: value for key, value in training.items() if key not in TRAINING_BOOKKEEPING}
+
+
+def checkpointing(config: dict, name: str) -> dict:
+    """How often trained method `name` saves its state, from the config: its training rule's
+    params leave it out (Plan.training), so changing it reruns nothing."""
+    record = get(name)
+    training = record.family.settings(config, record).get("training", {})
+    return {key: training[key] for key in TRAINING_BOOKKEEPING if key in training}
 
 
 def _training(section: dict, method: str) -> dict:

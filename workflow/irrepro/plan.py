@@ -99,12 +99,15 @@ class Plan:
     # -- training and models -------------------------------------------------------------------
 
     def training(self, method: str) -> dict:
-        """The config fields training `method` reads: its training rule's params."""
+        """The config fields training `method` reads: its training rule's params, less how
+        often it checkpoints (that changes nothing it writes, so it reruns nothing: the job
+        reads it from the config, methods.checkpointing)."""
         record = methods.get(method)
         settings = record.family.settings(self.config, record)
         if "training" in settings:  # the config's precision unless the section sets its own
             precision = {"precision": self.config["precision"]}
-            settings["training"] = {**precision, **settings["training"]}
+            training = {**precision, **settings["training"]}
+            settings["training"] = methods.without_checkpointing(training)
         return settings
 
     def train_inputs(self, method: str) -> dict[str, str]:

@@ -45,3 +45,10 @@ def training_processes(resources) -> int:
         wanted = int(getattr(resources, "gpu", 0) or 0)
         return max(1, min(wanted, torch.cuda.device_count()))
     return max(1, int(getattr(resources, "processes", 1) or 1))
+
+
+def retrieval_splits(job, *extra_outputs: str):
+    """For each split a retrieval job serves (its rule lists them in order: the evaluated
+    splits, or one): the queries file, depth, run and TREC paths, then each named output."""
+    columns = (job.input.queries, job.params.depth, job.output.run, job.output.trec)
+    return zip(*columns, *(job.output[name] for name in extra_outputs), strict=True)

@@ -1,5 +1,6 @@
 """Settings that change how fast a job runs, never what it writes: batch sizes of encoding,
-search and scoring, and ColBERT's passage budget when reranking.
+search and scoring, ColBERT's passage budget when reranking, and how often training saves its
+state (`checkpoint_every`, which Plan.training and methods.checkpointing keep out of params).
 
 A job reads them from the config with `speed_settings`, not from its rule's params, so that
 changing one reruns nothing (Snakemake reruns a job whose params changed); `without_speed`
@@ -17,6 +18,10 @@ SPEED_ONLY = {
     "tct.end_to_end": ("batch_size", "doc_budget"),
     "cross_encoder.rerank": ("batch_size",),
 }
+
+# training settings that change when a job saves its state, never the model it trains: they
+# are kept out of the training params (Plan.training) and of a checkpoint's fingerprint
+TRAINING_BOOKKEEPING = ("checkpoint_every",)
 
 
 def _section(config: dict, where: str) -> dict:

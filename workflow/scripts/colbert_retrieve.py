@@ -19,15 +19,8 @@ with rule_logging(snakemake.log[0], snakemake.rule) as log:
     store = TokenStore(snakemake.input.tokens)
     index = on_device(read_index(snakemake.input.index))
     doc_ids = embedding_doc_ids(snakemake.input.tokens)
-    output = snakemake.output
-    for queries, depth, run_path, trec_path, timing_path in zip(
-        snakemake.input.queries,
-        snakemake.params.depth,
-        output.run,
-        output.trec,
-        output.timing,
-        strict=True,
-    ):
+    splits = runtime.retrieval_splits(snakemake, "timing")
+    for queries, depth, run_path, trec_path, timing_path in splits:
         timing = end_to_end_run(
             model,
             store,

@@ -15,10 +15,7 @@ with rule_logging(snakemake.log[0], snakemake.rule) as log:
     encoder = BiEncoder.load(snakemake.input.model)
     index = on_device(read_index(snakemake.input.index))
     doc_ids = embedding_doc_ids(snakemake.input.embeddings)
-    output = snakemake.output
-    for queries, depth, run_path, trec_path in zip(
-        snakemake.input.queries, snakemake.params.depth, output.run, output.trec, strict=True
-    ):
+    for queries, depth, run_path, trec_path in runtime.retrieval_splits(snakemake):
         dense_run(
             encoder,
             index,

@@ -22,15 +22,8 @@ with rule_logging(snakemake.log[0], snakemake.rule) as log:
     index = SparseIndex(snakemake.input.index)
     index.compile()
     batch_size = speed_settings(snakemake.config, "splade")["query_batch_size"]
-    output = snakemake.output
-    for queries_path, depth, run_path, trec_path, efficiency_path in zip(
-        snakemake.input.queries,
-        snakemake.params.depth,
-        output.run,
-        output.trec,
-        output.efficiency,
-        strict=True,
-    ):
+    splits = runtime.retrieval_splits(snakemake, "efficiency")
+    for queries_path, depth, run_path, trec_path, efficiency_path in splits:
         queries = read_table(queries_path, QUERIES)
         started = time.perf_counter()
         weights = sparse_run(

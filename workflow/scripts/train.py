@@ -7,6 +7,10 @@ from irrepro.train import distributed
 from irrepro.train.job import train_method
 
 method = snakemake.wildcards.method
+settings = snakemake.params.settings
+if "training" in settings:  # the params leave out how often to checkpoint (Plan.training)
+    training = {**settings["training"], **methods.checkpointing(snakemake.config, method)}
+    settings = {**settings, "training": training}
 with rule_logging(snakemake.log[0], snakemake.rule):
     runtime.use_threads(snakemake.threads)
     distributed.run(
@@ -14,7 +18,7 @@ with rule_logging(snakemake.log[0], snakemake.rule):
         {
             "method": method,
             "inputs": dict(snakemake.input.items()),
-            "settings": snakemake.params.settings,
+            "settings": settings,
             "out_dir": snakemake.output[0],
             "checkpoint_dir": snakemake.params.checkpoints,
             "speed": speed_settings(snakemake.config, methods.get(method).family.section),

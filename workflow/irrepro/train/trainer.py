@@ -28,6 +28,7 @@ from tqdm import tqdm
 
 from .. import precision as amp
 from ..errors import ConfigError
+from ..speed import TRAINING_BOOKKEEPING
 from .distributed import ShardedForward, world
 from .optim import OPTIMIZERS, build_optimizer, linear_schedule
 
@@ -36,8 +37,6 @@ log = logging.getLogger(__name__)
 CHECKPOINT = "checkpoint.pt"
 TRAIN_LOG = "train_log.parquet"
 CHECKPOINT_FORMAT = 2  # 2: the loss's state
-# Settings a checkpoint may differ in and still be resumed: they do not change the result.
-NOT_IN_RESULT = ("checkpoint_every",)
 LOG_COLUMNS = ("step", "loss", "lr", "grad_norm", "examples_per_s", "seconds")
 
 
@@ -298,7 +297,7 @@ class Trainer:
         }
 
     def _result_settings(self) -> dict:
-        return {k: v for k, v in asdict(self.settings).items() if k not in NOT_IN_RESULT}
+        return {k: v for k, v in asdict(self.settings).items() if k not in TRAINING_BOOKKEEPING}
 
     def _resume(self) -> None:
         if not self.checkpoint_path.exists():
