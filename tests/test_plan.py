@@ -213,9 +213,14 @@ def test_how_often_a_method_checkpoints_is_read_by_its_job_not_passed_as_params(
     for name in ("star", "adore-star", "tct", "bert-reranker", "splade-max", "star-released"):
         assert "checkpoint_every" not in plan.training(name)["training"], name
         assert plan.training(name)["training"]["steps"] > 0
-    assert methods.checkpointing(config, "adore-star") == {"checkpoint_every": 31}
-    assert methods.checkpointing(config, "star") == {"checkpoint_every": 40}  # methods.star
-    assert methods.checkpointing(config, "inbatch") == {"checkpoint_every": 15}  # dense.train
+
+    def checkpoint_every(name):
+        settings = methods.with_checkpointing(plan.training(name), config, name)
+        return settings["training"]["checkpoint_every"]
+
+    assert checkpoint_every("adore-star") == 31
+    assert checkpoint_every("star") == 40  # methods.star
+    assert checkpoint_every("inbatch") == 15  # dense.train
 
 
 def test_training_inputs_come_from_the_registry():

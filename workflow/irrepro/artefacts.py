@@ -211,6 +211,14 @@ class RunWriter:
         self._out.__exit__(exc_type, exc, tb)
 
 
+def export_trec_run(run_path: str | Path, trec_path: str | Path, tag: str) -> pd.DataFrame:
+    """The Parquet run a retrieval job streamed to `run_path`, also written as a TREC run;
+    returned for the job's log line."""
+    run = read_table(run_path, RUN)
+    write_trec_run(run, trec_path, tag=tag)
+    return run
+
+
 def write_trec_run(run: pd.DataFrame, path: str | Path, tag: str) -> None:
     """TREC run export (`qid Q0 docid rank score tag`), scores at full precision so ties survive."""
     path = Path(path)

@@ -106,12 +106,16 @@ def without_checkpointing(training: dict) -> dict:
     return {key: value for key, value in training.items() if key not in TRAINING_BOOKKEEPING}
 
 
-def checkpointing(config: dict, name: str) -> dict:
-    """How often trained method `name` saves its state, from the config: its training rule's
-    params leave it out (Plan.training), so changing it reruns nothing."""
+def with_checkpointing(settings: dict, config: dict, name: str) -> dict:
+    """Training settings of method `name` (its rule's params) with how often it saves its
+    state, read from the config: the params leave that out (Plan.training), so changing it
+    reruns nothing."""
+    if "training" not in settings:
+        return settings
     record = get(name)
-    training = record.family.settings(config, record).get("training", {})
-    return {key: training[key] for key in TRAINING_BOOKKEEPING if key in training}
+    resolved = record.family.settings(config, record)["training"]
+    kept = {key: resolved[key] for key in TRAINING_BOOKKEEPING if key in resolved}
+    return {**settings, "training": {**settings["training"], **kept}}
 
 
 def _training(section: dict, method: str) -> dict:

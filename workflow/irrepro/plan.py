@@ -101,7 +101,7 @@ class Plan:
     def training(self, method: str) -> dict:
         """The config fields training `method` reads: its training rule's params, less how
         often it checkpoints (that changes nothing it writes, so it reruns nothing: the job
-        reads it from the config, methods.checkpointing)."""
+        reads it from the config, methods.with_checkpointing)."""
         record = methods.get(method)
         settings = record.family.settings(self.config, record)
         if "training" in settings:  # the config's precision unless the section sets its own

@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from . import precision as amp
 from . import runtime
-from .artefacts import QUERIES, RUN, RunWriter, read_table, write_trec_run
+from .artefacts import QUERIES, RUN, RunWriter, export_trec_run, read_table
 from .cross_encoder import CrossEncoder
 from .dense.embeddings import EmbeddingStore, embedding_doc_ids
 from .dense.model import BiEncoder
@@ -247,8 +247,4 @@ def rerank_runs(
     model and passages load once for all of them. inputs: corpus, model (and a bi-encoder's
     embeddings)."""
     SCORERS[scorer](inputs, splits, settings, runtime.device())
-    runs = []
-    for split in splits:
-        runs.append(read_table(split.out, RUN))
-        write_trec_run(runs[-1], split.trec, tag=tag)
-    return runs
+    return [export_trec_run(split.out, split.trec, tag) for split in splits]

@@ -1,6 +1,7 @@
 """Settings that change how fast a job runs, never what it writes: batch sizes of encoding,
 search and scoring, ColBERT's passage budget when reranking, and how often training saves its
-state (`checkpoint_every`, which Plan.training and methods.checkpointing keep out of params).
+state (`checkpoint_every`: Plan.training keeps it out of the params, methods.with_checkpointing
+puts it back in the job).
 
 A job reads them from the config with `speed_settings`, not from its rule's params, so that
 changing one reruns nothing (Snakemake reruns a job whose params changed); `without_speed`

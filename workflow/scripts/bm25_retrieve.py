@@ -1,6 +1,6 @@
 """Rule bm25_retrieve: top-k BM25 run for one split, Parquet and TREC."""
 
-from irrepro.artefacts import QUERIES, RUN, read_table, write_trec_run
+from irrepro.artefacts import QUERIES, export_trec_run, read_table
 from irrepro.bm25 import BM25Index, retrieve_run
 from irrepro.logs import rule_logging
 from irrepro.speed import speed_settings
@@ -16,6 +16,5 @@ with rule_logging(snakemake.log[0], snakemake.rule) as log:
         threads=snakemake.threads,
         batch_size=speed_settings(snakemake.config, "bm25")["query_batch_size"],
     )
-    run = read_table(snakemake.output.run, RUN)
-    write_trec_run(run, snakemake.output.trec, tag="irrepro-bm25")
+    run = export_trec_run(snakemake.output.run, snakemake.output.trec, tag="irrepro-bm25")
     log.info("%d queries, %d results", run["query_id"].nunique(), len(run))

@@ -4,7 +4,7 @@ MaxSim, for each split the job serves."""
 import json
 
 from irrepro import runtime
-from irrepro.artefacts import QUERIES, RUN, read_table, write_trec_run
+from irrepro.artefacts import QUERIES, export_trec_run, read_table
 from irrepro.dense.embeddings import embedding_doc_ids
 from irrepro.dense.index import on_device, read_index
 from irrepro.logs import rule_logging
@@ -32,8 +32,7 @@ with rule_logging(snakemake.log[0], snakemake.rule) as log:
             **snakemake.params.settings,
             **speed_settings(snakemake.config, "tct.end_to_end"),
         )
-        run = read_table(run_path, RUN)
-        write_trec_run(run, trec_path, tag="irrepro-colbert")
+        run = export_trec_run(run_path, trec_path, tag="irrepro-colbert")
         with open(timing_path, "w") as out:
             json.dump(timing, out, indent=2)
         log.info("%s: %d queries, %d results; %s", run_path, run["query_id"].nunique(), len(run),

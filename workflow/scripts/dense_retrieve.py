@@ -2,7 +2,7 @@
 the job serves, Parquet and TREC."""
 
 from irrepro import runtime
-from irrepro.artefacts import QUERIES, RUN, read_table, write_trec_run
+from irrepro.artefacts import QUERIES, export_trec_run, read_table
 from irrepro.dense.embeddings import embedding_doc_ids
 from irrepro.dense.index import on_device, read_index
 from irrepro.dense.model import BiEncoder
@@ -25,6 +25,5 @@ with rule_logging(snakemake.log[0], snakemake.rule) as log:
             depth=depth,
             max_length=snakemake.params.max_length,
         )
-        run = read_table(run_path, RUN)
-        write_trec_run(run, trec_path, tag=f"irrepro-{snakemake.wildcards.method}")
+        run = export_trec_run(run_path, trec_path, tag=f"irrepro-{snakemake.wildcards.method}")
         log.info("%s: %d queries, %d results", run_path, run["query_id"].nunique(), len(run))

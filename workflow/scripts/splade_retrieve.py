@@ -7,7 +7,7 @@ import time
 import numba
 
 from irrepro import runtime
-from irrepro.artefacts import QUERIES, RUN, read_table, write_trec_run
+from irrepro.artefacts import QUERIES, export_trec_run, read_table
 from irrepro.logs import rule_logging
 from irrepro.speed import speed_settings
 from irrepro.splade.index import SparseIndex, efficiency, empty_queries, sparse_run
@@ -48,7 +48,6 @@ with rule_logging(snakemake.log[0], snakemake.rule) as log:
         }
         with open(efficiency_path, "w") as out:
             json.dump(figures, out, indent=2)
-        run = read_table(run_path, RUN)
-        write_trec_run(run, trec_path, tag=f"irrepro-{snakemake.wildcards.method}")
+        run = export_trec_run(run_path, trec_path, tag=f"irrepro-{snakemake.wildcards.method}")
         log.info("%s: %d queries, %d results; %s", run_path, run["query_id"].nunique(), len(run),
                  figures)  # fmt: skip

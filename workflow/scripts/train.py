@@ -7,10 +7,7 @@ from irrepro.train import distributed
 from irrepro.train.job import train_method
 
 method = snakemake.wildcards.method
-settings = snakemake.params.settings
-if "training" in settings:  # the params leave out how often to checkpoint (Plan.training)
-    training = {**settings["training"], **methods.checkpointing(snakemake.config, method)}
-    settings = {**settings, "training": training}
+settings = methods.with_checkpointing(snakemake.params.settings, snakemake.config, method)
 with rule_logging(snakemake.log[0], snakemake.rule):
     runtime.use_threads(snakemake.threads)
     distributed.run(
