@@ -31,7 +31,7 @@ from irrepro.check_config import read_config
 from irrepro.metrics import evaluate
 from irrepro.plan import Plan
 from irrepro.speed import speed_settings
-from irrepro.splade.index import SparseIndex, build_sparse_index, sparse_run
+from irrepro.splade.index import SparseIndex, build_sparse_index, encode_queries, sparse_run
 from irrepro.splade.model import Splade
 from irrepro.train.job import train_method
 from irrepro.train.trainer import TrainSettings
@@ -65,9 +65,10 @@ def per_query_of_seed(plan: Plan, method: str, seed: int, split: str, work: Path
     run_path = work / "runs" / f"{name}.parquet"
     run_path.parent.mkdir(parents=True, exist_ok=True)
     queries = read_table(plan.layout.queries(split), QUERIES)
-    sparse_run(model, SparseIndex(work / "index" / name), queries, run_path,
-               depth=plan.run_depth(split), max_length=lengths["query_length"],
-               batch_size=speed["query_batch_size"])  # fmt: skip
+    weights = encode_queries(model, queries["text"].tolist(), lengths["query_length"],
+                             speed["query_batch_size"])  # fmt: skip
+    sparse_run(SparseIndex(work / "index" / name), queries["query_id"], weights, run_path,
+               depth=plan.run_depth(split), batch_size=speed["query_batch_size"])  # fmt: skip
     qrels = read_table(plan.layout.qrels(split), QRELS)
     scores = evaluate(read_table(run_path, RUN), qrels, [METRIC], plan.relevance_level(split))
     return scores.set_index("query_id")[METRIC]

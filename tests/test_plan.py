@@ -174,6 +174,25 @@ def test_hybrids_plan_their_latency_and_need_train_queries(tmp_path):
         Plan(config)
 
 
+def test_dense_retrieval_reads_the_queries_the_encoding_job_stored():
+    """A model's encoding job stores its queries' vectors, so its retrieval reads no model;
+    ADORE's query encoder searches another model's documents and encodes its own."""
+    plan = Plan(base_config())
+    assert plan.dense_search_files("star") == {
+        "index": "results/demo/index/star/flat.faiss",
+        "embeddings": "results/demo/embeddings/star",
+    }
+    adore = plan.dense_search_files("adore-bm25neg-pq24")
+    assert adore["model"] == "results/demo/models/adore-bm25neg-pq24"
+    assert adore["index"] == "results/demo/index/bm25neg/pq24.faiss"
+    assert plan.encoded_queries() == {
+        split: f"results/demo/data/queries/{split}.parquet" for split in ["train", "dev", "test"]
+    }
+    vector_splits = [plan.query_vectors_split(s) for s in ["tune", "train", "dev"]]
+    assert vector_splits == ["train", "train", "dev"]
+    assert plan.latency_inputs("tct", "bm25")["model"] == "results/demo/models/tct"
+
+
 def schema_defaults(*path: str) -> dict:
     node = yaml.safe_load(Path(SCHEMA).read_text())
     for key in path:

@@ -26,6 +26,7 @@ from irrepro.artefacts import (
 from irrepro.backbone import splade_tiny_path
 from irrepro.cross_encoder import CrossEncoder, LocalizedCrossEntropyLoss, teacher_scores
 from irrepro.datasets import prepare_folder
+from irrepro.errors import DataError
 from irrepro.negatives import ensemble_negatives
 from irrepro.splade.index import (
     SparseIndex,
@@ -33,7 +34,12 @@ from irrepro.splade.index import (
     anserini_vector,
     build_sparse_index,
     efficiency,
+    encode_queries,
+    encode_query_splits,
     export_anserini,
+    query_encoding_seconds,
+    query_weights_path,
+    read_query_weights,
     sparse_run,
 )
 from irrepro.splade.losses import InBatchNllLoss, KlLoss, MarginMseLoss, Regularizer, flops
@@ -446,7 +452,8 @@ def test_released_row_indexes_and_retrieves_with_splade_tiny(data, tmp_path):
     assert stats["documents"] == 60 and stats["empty_documents"] == 0
     index = SparseIndex(tmp_path / "index")
     queries = read_table(data / "queries/dev.parquet", QUERIES)
-    weights = sparse_run(model, index, queries, tmp_path / "run.parquet", depth=10, max_length=16)
+    weights = encode_queries(model, queries["text"].tolist(), 16)
+    sparse_run(index, queries["query_id"], weights, tmp_path / "run.parquet", depth=10)
     run = read_table(tmp_path / "run.parquet", RUN)
     assert run["query_id"].nunique() == len(queries) and run["rank"].max() <= 10
     documents = Splade.load(tmp_path / "released").encode(
@@ -455,6 +462,24 @@ def test_released_row_indexes_and_retrieves_with_splade_tiny(data, tmp_path):
     expected = brute_force(weights, documents, list(index.doc_ids), 10)
     for (query_id, part), want in zip(run.groupby("query_id", sort=False), expected, strict=True):
         assert list(part["doc_id"]) == [index.doc_ids[j] for j in want], query_id
+
+
+def test_stored_query_weights_are_the_models_and_time_their_encoding(data, tmp_path):
+    """The indexing job's stored weights, read back for a subset in another order (the tune
+    queries are train's), equal the model's; queries.json gives the encoding's share."""
+    model = Splade.from_backbone("tiny", seed=5)
+    queries = read_table(data / "queries/dev.parquet", QUERIES)
+    record = encode_query_splits(model, {"dev": data / "queries/dev.parquet"}, tmp_path, 16)
+    assert record["dev"]["queries"] == len(queries) and record["dev"]["encode_seconds"] > 0
+    subset = queries.iloc[[4, 0, 2]]
+    path = query_weights_path(tmp_path, "dev")
+    stored = read_query_weights(path, subset["query_id"], model.vocabulary_size)
+    expected = encode_queries(model, subset["text"].tolist(), 16)
+    assert stored.shape == expected.shape and abs(stored - expected).max() < 1e-6
+    seconds = query_encoding_seconds(tmp_path, "dev", 3)
+    assert seconds == pytest.approx(record["dev"]["encode_seconds"] * 3 / len(queries))
+    with pytest.raises(DataError, match=r"queries-dev.parquet: no weights for 1 queries"):
+        read_query_weights(path, ["nope"], model.vocabulary_size)
 
 
 def test_ensemble_negatives_interleave_the_sources_rank_by_rank():

@@ -42,6 +42,10 @@ def test_the_demo_transfers_to_its_shifted_collection():
         "index": "results/demo-shifted/transfer/demo/index/star/flat.faiss",
         "embeddings": "results/demo-shifted/transfer/demo/embeddings/star",
     }
+    assert "model" not in transfer.dense_search_files("star", "demo-shifted")
+    assert transfer.encoded_queries("demo-shifted") == {
+        "test": "results/demo-shifted/data/queries/test.parquet"
+    }
     assert transfer.document_models() == ["ance", "bm25neg", "star", "tct"]
     layout = transfer.layout("demo-shifted")
     assert layout.corpus() == "results/demo-shifted/data/corpus.parquet"

@@ -458,6 +458,18 @@ def dense_index_of(method: str) -> tuple[str, str]:
     return record.base or method, record.index
 
 
+def dense_search_files(method: str, models: Layout, documents: Layout) -> dict[str, str]:
+    """What a dense retrieval of `method` reads: the index and embeddings of the model whose
+    documents it searches (from `documents`), whose encoding job also stored that model's query
+    vectors; a method searching another model's documents (ADORE) also reads its own query
+    encoder (from `models`) and encodes its queries itself."""
+    base, kind = dense_index_of(method)
+    files = {"index": documents.index(base, kind), "embeddings": documents.embeddings(base)}
+    if base != method:
+        files["model"] = models.model(method)
+    return files
+
+
 def one_of(names) -> str:
     """A wildcard constraint matching exactly these names (none: nothing; an empty
     constraint would match anything)."""

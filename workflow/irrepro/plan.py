@@ -145,13 +145,19 @@ class Plan:
         return sorted({*registry, *self.config["splade"]["ensemble"]})
 
     def dense_search_files(self, method: str) -> dict[str, str]:
-        """Query encoder, and the index and embeddings of the model whose documents it searches."""
-        base, kind = methods.dense_index_of(method)
-        return {
-            "model": self.layout.model(method),
-            "index": self.layout.index(base, kind),
-            "embeddings": self.layout.embeddings(base),
-        }
+        """The index and embeddings of the model whose documents `method` searches, and its
+        query encoder where that model's encoding job did not encode its queries (ADORE's)."""
+        return methods.dense_search_files(method, self.layout, self.layout)
+
+    def encoded_queries(self) -> dict[str, str]:
+        """{split: queries file} that an encoding job encodes: the dataset's own splits (the
+        tune queries are train queries, so a retrieval of them reads train's vectors). Fixed by
+        the dataset, so that no config change re-encodes a corpus."""
+        return {split: self.layout.queries(split) for split in self.splits}
+
+    def query_vectors_split(self, split: str) -> str:
+        """The split whose stored query vectors hold `split`'s."""
+        return "train" if split == self.tune_split else split
 
     def rerank_inputs(self, method: str) -> dict[str, str]:
         """The model reranking a run; a bi-encoder's also its stored passage vectors."""
@@ -175,6 +181,7 @@ class Plan:
         split = self.latency_split()
         return {
             **self.dense_search_files(dense),
+            "model": self.layout.model(dense),  # the online path encodes each query
             "queries": self.layout.queries(split),
             "sparse": self.layout.run(sparse, split),
             "alpha": self.layout.alpha(dense, sparse),

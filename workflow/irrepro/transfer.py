@@ -105,14 +105,15 @@ class Transfer:
         }
 
     def dense_search_files(self, method: str, target: str) -> dict[str, str]:
-        """The source's query encoder, and the target's index and vectors of its base model."""
-        base, kind = methods.dense_index_of(method)
-        layout = self.layout(target)
-        return {
-            "model": self.source_layout.model(method),
-            "index": layout.index(base, kind),
-            "embeddings": layout.embeddings(base),
-        }
+        """The target's index and vectors of the base model, and the source's query encoder
+        where the target's encoding job did not encode the queries (ADORE's)."""
+        return methods.dense_search_files(method, self.source_layout, self.layout(target))
+
+    def encoded_queries(self, target: str) -> dict[str, str]:
+        """{split: queries file} that the encoding job of `target`'s corpus encodes: the split
+        it is scored on."""
+        split = self.splits[target]
+        return {split: self.layout(target).queries(split)}
 
     def relevance_level(self, target: str, split: str) -> int:
         return self.targets[target].relevance_level(split)

@@ -26,11 +26,14 @@ rule encode_corpus:
     input:
         model=LAYOUT.model("{method}"),
         corpus=LAYOUT.corpus(),
+        queries=list(PLAN.encoded_queries().values()),
     output:
         directory(LAYOUT.embeddings("{method}")),
     params:
         precision=config["precision"],
         max_length=lambda wc: PLAN.encoder_lengths(wc.method)["passage_length"],
+        query_length=lambda wc: PLAN.encoder_lengths(wc.method)["query_length"],
+        query_splits=list(PLAN.encoded_queries()),
         shard_size=config["dense"]["shard_size"],
         work_dir=lambda wc: LAYOUT.embeddings_work(wc.method),
     wildcard_constraints:
@@ -74,6 +77,7 @@ rule dense_retrieve:
     params:
         precision=config["precision"],
         depth=[PLAN.run_depth(split) for split in EVAL_SPLITS],
+        vector_splits=[PLAN.query_vectors_split(split) for split in EVAL_SPLITS],
         max_length=lambda wc: PLAN.encoder_lengths(wc.method)["query_length"],
     wildcard_constraints:
         method=methods.one_of(methods.names(run=methods.DENSE_RUN)),
@@ -96,6 +100,7 @@ use rule dense_retrieve as dense_retrieve_split with:
         trec=[LAYOUT.run("{method}", "{split}", "trec")],
     params:
         depth=lambda wc: [PLAN.run_depth(wc.split)],
+        vector_splits=lambda wc: [PLAN.query_vectors_split(wc.split)],
     wildcard_constraints:
         method=methods.one_of(methods.names(run=methods.DENSE_RUN)),
         split=methods.one_of(PLAN.single_run_splits()),

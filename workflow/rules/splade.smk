@@ -16,11 +16,13 @@ rule splade_index:
     input:
         model=LAYOUT.model("{method}"),
         corpus=LAYOUT.corpus(),
+        queries=list(PLAN.encoded_queries().values()),
     output:
         directory(LAYOUT.sparse_index("{method}")),
     params:
         precision=config["precision"],
         settings=lambda wc: PLAN.sparse_settings(wc.method),
+        query_splits=list(PLAN.encoded_queries()),
     wildcard_constraints:
         method=methods.one_of(methods.names(run=methods.SPLADE_RUN)),
     log:
@@ -35,7 +37,6 @@ rule splade_index:
 
 rule splade_retrieve:
     input:
-        model=LAYOUT.model("{method}"),
         index=LAYOUT.sparse_index("{method}"),
         queries=[LAYOUT.queries(split) for split in EVAL_SPLITS],
     output:
@@ -43,9 +44,8 @@ rule splade_retrieve:
         trec=[LAYOUT.run("{method}", split, "trec") for split in EVAL_SPLITS],
         efficiency=[LAYOUT.efficiency("{method}", split) for split in EVAL_SPLITS],
     params:
-        precision=config["precision"],
         depth=[PLAN.run_depth(split) for split in EVAL_SPLITS],
-        settings=lambda wc: PLAN.sparse_settings(wc.method),
+        vector_splits=[PLAN.query_vectors_split(split) for split in EVAL_SPLITS],
     wildcard_constraints:
         method=methods.one_of(methods.names(run=methods.SPLADE_RUN)),
     log:
@@ -60,7 +60,6 @@ rule splade_retrieve:
 
 use rule splade_retrieve as splade_retrieve_split with:
     input:
-        model=LAYOUT.model("{method}"),
         index=LAYOUT.sparse_index("{method}"),
         queries=[LAYOUT.queries("{split}")],
     output:
@@ -69,6 +68,7 @@ use rule splade_retrieve as splade_retrieve_split with:
         efficiency=[LAYOUT.efficiency("{method}", "{split}")],
     params:
         depth=lambda wc: [PLAN.run_depth(wc.split)],
+        vector_splits=lambda wc: [PLAN.query_vectors_split(wc.split)],
     wildcard_constraints:
         method=methods.one_of(methods.names(run=methods.SPLADE_RUN)),
         split=methods.one_of(PLAN.single_run_splits()),

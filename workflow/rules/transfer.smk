@@ -45,10 +45,12 @@ use rule encode_corpus as transfer_encode_corpus with:
     input:
         model=SOURCE_MODEL,
         corpus=ON_TARGET.corpus(),
+        queries=lambda wc: list(TRANSFER.encoded_queries(wc.target).values()),
     output:
         directory(ON_TARGET.embeddings("{method}")),
     params:
         work_dir=lambda wc: TRANSFER.layout(wc.target).embeddings_work(wc.method),
+        query_splits=lambda wc: list(TRANSFER.encoded_queries(wc.target)),
     wildcard_constraints:
         **TRANSFER.wildcards(method=TRANSFER.document_models()),
     log:
@@ -80,6 +82,7 @@ use rule dense_retrieve as transfer_dense_retrieve with:
         trec=[ON_TARGET.run("{method}", "{split}", "trec")],
     params:
         depth=[TRANSFER_DEPTH],
+        vector_splits=lambda wc: [wc.split],
     wildcard_constraints:
         **TRANSFER.wildcards(method=TRANSFER.of_run(methods.DENSE_RUN)),
     log:
@@ -92,8 +95,11 @@ use rule splade_index as transfer_splade_index with:
     input:
         model=SOURCE_MODEL,
         corpus=ON_TARGET.corpus(),
+        queries=lambda wc: list(TRANSFER.encoded_queries(wc.target).values()),
     output:
         directory(ON_TARGET.sparse_index("{method}")),
+    params:
+        query_splits=lambda wc: list(TRANSFER.encoded_queries(wc.target)),
     wildcard_constraints:
         **TRANSFER.wildcards(method=TRANSFER.of_run(methods.SPLADE_RUN)),
     log:
@@ -104,7 +110,6 @@ use rule splade_index as transfer_splade_index with:
 
 use rule splade_retrieve as transfer_splade_retrieve with:
     input:
-        model=SOURCE_MODEL,
         index=ON_TARGET.sparse_index("{method}"),
         queries=[ON_TARGET.queries("{split}")],
     output:
@@ -113,6 +118,7 @@ use rule splade_retrieve as transfer_splade_retrieve with:
         efficiency=[ON_TARGET.efficiency("{method}", "{split}")],
     params:
         depth=[TRANSFER_DEPTH],
+        vector_splits=lambda wc: [wc.split],
     wildcard_constraints:
         **TRANSFER.wildcards(method=TRANSFER.of_run(methods.SPLADE_RUN)),
     log:

@@ -1,5 +1,6 @@
 """Rules splade_retrieve(_split): exact top-k from a SPLADE inverted index for each split the
-job serves, with each split's efficiency figures."""
+job serves, with each split's efficiency figures. The queries' term weights are those the
+indexing job stored; their latency counts the time it took to encode them."""
 
 import json
 import time
@@ -10,40 +11,41 @@ from irrepro import runtime
 from irrepro.artefacts import QUERIES, export_trec_run, read_table
 from irrepro.logs import rule_logging
 from irrepro.speed import speed_settings
-from irrepro.splade.index import SparseIndex, efficiency, empty_queries, sparse_run
-from irrepro.splade.model import Splade
+from irrepro.splade.index import (
+    SparseIndex,
+    efficiency,
+    empty_queries,
+    query_encoding_seconds,
+    query_weights_path,
+    read_query_weights,
+    sparse_run,
+)
 
 with rule_logging(snakemake.log[0], snakemake.rule) as log:
-    runtime.use_threads(snakemake.threads)
-    runtime.use_precision(snakemake.params.precision)
     numba.set_num_threads(max(1, min(snakemake.threads, numba.config.NUMBA_NUM_THREADS)))
-    settings = snakemake.params.settings
-    model = Splade.load(snakemake.input.model).to(runtime.device())
-    index = SparseIndex(snakemake.input.index)
+    index_dir = snakemake.input.index
+    index = SparseIndex(index_dir)
     index.compile()
     batch_size = speed_settings(snakemake.config, "splade")["query_batch_size"]
     splits = runtime.retrieval_splits(snakemake, "efficiency")
-    for queries_path, depth, run_path, trec_path, efficiency_path in splits:
-        queries = read_table(queries_path, QUERIES)
+    for (queries_path, depth, run_path, trec_path, efficiency_path), stored in zip(
+        splits, snakemake.params.vector_splits, strict=True
+    ):
+        query_ids = read_table(queries_path, QUERIES)["query_id"]
+        vocabulary = index.stats["vocabulary"]
+        weights = read_query_weights(query_weights_path(index_dir, stored), query_ids, vocabulary)
         started = time.perf_counter()
-        weights = sparse_run(
-            model,
-            index,
-            queries,
-            run_path,
-            depth=depth,
-            max_length=settings["query_length"],
-            batch_size=batch_size,
-        )
+        sparse_run(index, query_ids, weights, run_path, depth=depth, batch_size=batch_size)
         seconds = time.perf_counter() - started
+        seconds += query_encoding_seconds(index_dir, stored, len(query_ids))
         figures = {
             **efficiency(index, weights),
             "index_gb": index.stats["bytes"] / 1e9,
-            "ms_per_query": 1e3 * seconds / max(len(queries), 1),
-            "queries": len(queries),
+            "ms_per_query": 1e3 * seconds / max(len(query_ids), 1),
+            "queries": len(query_ids),
             "counted": {
                 **index.stats.get("counted", {}),
-                **empty_queries(queries["query_id"], weights).report(log),
+                **empty_queries(query_ids, weights).report(log),
             },
         }
         with open(efficiency_path, "w") as out:

@@ -1,6 +1,8 @@
 """An embeddings folder (what encode_corpus publishes): float16 .npy shards of consecutive
-passages, doc_ids.parquet naming the rows, meta.json. Reading it needs numpy and pyarrow only,
-so the jobs that index or look up vectors do not import torch (3 s a job).
+passages, doc_ids.parquet naming the rows, meta.json, and the dataset's queries encoded by the
+same model (queries-<split>.parquet: query_id, float32 vector). Reading it needs numpy and
+pyarrow only, so the jobs that index, look up vectors or search do not import torch (3-4 s a
+job).
 """
 
 from __future__ import annotations
@@ -9,7 +11,10 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
+
+from ..errors import DataError
 
 META = "meta.json"
 DOC_IDS = "doc_ids.parquet"
@@ -17,6 +22,36 @@ DOC_IDS = "doc_ids.parquet"
 
 def shard_name(number: int) -> str:
     return f"shard-{number:05d}.npy"
+
+
+def query_vectors_path(directory: str | Path, split: str) -> Path:
+    return Path(directory) / f"queries-{split}.parquet"
+
+
+def write_query_vectors(path: str | Path, query_ids, vectors: np.ndarray) -> None:
+    """query_id and float32 vector columns, renamed into place."""
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    column = pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1)), vectors.shape[1])
+    ids = pa.array([str(query_id) for query_id in query_ids], pa.string())
+    table = pa.table({"query_id": ids, "vector": column})
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    pq.write_table(table, tmp)
+    tmp.replace(path)
+
+
+def read_query_vectors(path: str | Path, query_ids) -> np.ndarray:
+    """float32 (len(query_ids), dim), in the order asked; a query the file lacks is an error
+    naming the file (another split's queries, or a file encoded before they changed)."""
+    table = pq.read_table(path)
+    stored = {query_id: row for row, query_id in enumerate(table.column("query_id").to_pylist())}
+    wanted = [str(query_id) for query_id in query_ids]
+    missing = [query_id for query_id in wanted if query_id not in stored]
+    if missing:
+        raise DataError(str(path), f"no vector for {len(missing)} queries (e.g. {missing[:3]})")
+    vector = table.column("vector").combine_chunks()
+    vectors = vector.values.to_numpy().reshape(len(vector), vector.type.list_size)
+    return vectors[[stored[query_id] for query_id in wanted]]
 
 
 def load_embeddings(directory: str | Path) -> np.ndarray:

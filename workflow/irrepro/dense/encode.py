@@ -5,6 +5,8 @@ consecutive rows, each written atomically to `work_dir` (outside Snakemake's out
 Snakemake deletes when a job fails). A restart with the same model, corpus and settings skips the
 shards already there; anything else starts over. Finished shards move into `out_dir` with the
 doc ids in corpus order, so row i of `load_embeddings` is passage `embedding_doc_ids[i]`.
+The dataset's queries are encoded by the same job (`encode_queries`), where the model is loaded
+already.
 """
 
 from __future__ import annotations
@@ -27,8 +29,9 @@ from tqdm import tqdm
 
 from .. import precision as amp
 from .. import runtime
+from ..artefacts import QUERIES, read_table
 from ..model_files import staged_directory, write_json
-from .embeddings import DOC_IDS, META, shard_name
+from .embeddings import DOC_IDS, META, query_vectors_path, shard_name, write_query_vectors
 from .model import BiEncoder
 
 log = logging.getLogger(__name__)
@@ -82,6 +85,31 @@ def encode_corpus(
         log.info("%s: %d of %d shards were already encoded", work_dir, resumed, meta["shards"])
     publish(work_dir, out_dir, meta, doc_ids)
     return {**meta, "resumed_shards": resumed}
+
+
+def encode_queries(
+    model: BiEncoder,
+    queries: dict[str, str | Path],
+    out_dir: str | Path,
+    max_length: int,
+    batch_size: int = 128,
+    precision: str | None = None,
+) -> dict[str, int]:
+    """Each split's queries file (query_id, text) encoded into `out_dir`'s
+    queries-<split>.parquet, where retrieval jobs read them without loading the model; returns
+    how many queries each split has."""
+    counts = {}
+    for split, path in queries.items():
+        table = read_table(path, QUERIES)
+        bar = tqdm(total=len(table), unit="query", desc=f"encoding {split} queries")
+        with bar:
+            vectors = model.encode(
+                table["text"].tolist(), max_length, batch_size, progress=bar, kind="query",
+                precision=precision,
+            )  # fmt: skip
+        write_query_vectors(query_vectors_path(out_dir, split), table["query_id"], vectors)
+        counts[split] = len(table)
+    return counts
 
 
 # ---------------------------------------------------------------------- steps

@@ -5,31 +5,40 @@ The corpus's term weights are stored by vocabulary id (postings: document rows a
 CSC matrix). Retrieval is irrepro.postings' exact top-k: a query's scores accumulated over the
 postings of its terms, cut in trec_eval order (score descending, doc id descending on ties),
 counting only documents that share a term with the query.
+
+The indexing job, which has the model loaded, also stores the dataset's queries' term weights
+(queries-<split>.parquet) and how long encoding them took (queries.json, part of a query's
+latency), so a retrieval job needs numba and not torch or the model.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import scipy.sparse as sp
 from tqdm import tqdm
 
-from ..artefacts import RunWriter, descending_id_order
+from ..artefacts import CORPUS, QUERIES, RunWriter, descending_id_order, read_table
+from ..errors import DataError
 from ..logs import Tally
 from ..model_files import staged_directory, write_json
 from ..postings import top_k
-from ..train.data import Corpus
-from .model import Splade
+
+if TYPE_CHECKING:
+    from .model import Splade
 
 log = logging.getLogger(__name__)
 
 POSTINGS, DOC_IDS, STATS = "postings.npz", "doc_ids.parquet", "stats.json"
+QUERY_TIMES = "queries.json"
+QUERY_BATCH = 64  # queries are short: larger batches gain nothing on a CPU
 ANSERINI_SCALE = 100  # JsonVectorCollection weights: round(weight * 100)
 
 
@@ -48,18 +57,23 @@ def encode_texts(
     return sp.vstack(parts, format="csr")
 
 
+def encode_queries(model: Splade, texts, max_length: int, batch_size: int = QUERY_BATCH):
+    return encode_texts(model, texts, max_length, min(batch_size, QUERY_BATCH), "encoding queries")
+
+
 def build_sparse_index(
     model: Splade, corpus_path, out_dir, max_length: int, batch_size: int = 64
 ) -> dict:
     """Encode the corpus and write its postings, doc ids and stats; an all-zero document stays
     in the index (unretrievable) and is counted in the stats and the log."""
-    corpus = Corpus(corpus_path)
-    documents = encode_texts(model, corpus.text(np.arange(len(corpus))), max_length, batch_size,
-                             "encoding passages")  # fmt: skip
+    corpus = read_table(corpus_path, CORPUS)
+    doc_ids = corpus["doc_id"].to_numpy(dtype=object)
+    texts = corpus["text"].astype(str).tolist()
+    documents = encode_texts(model, texts, max_length, batch_size, "encoding passages")
     nonzeros = np.diff(documents.indptr)
     empty = np.flatnonzero(nonzeros == 0)
     what = "documents with no non-zero weight (unretrievable)"
-    unretrievable = Tally.of(what, corpus.doc_ids[empty])
+    unretrievable = Tally.of(what, doc_ids[empty])
     postings = documents.tocsc()
     with staged_directory(out_dir) as tmp:
         np.savez(
@@ -68,9 +82,9 @@ def build_sparse_index(
             doc_rows=postings.indices.astype(np.int32),
             weights=postings.data.astype(np.float32),
         )
-        pq.write_table(pa.table({"doc_id": pa.array(corpus.doc_ids, pa.string())}), tmp / DOC_IDS)
+        pq.write_table(pa.table({"doc_id": pa.array(doc_ids, pa.string())}), tmp / DOC_IDS)
         stats = {
-            "documents": len(corpus),
+            "documents": len(doc_ids),
             "vocabulary": model.vocabulary_size,
             "nonzeros": int(documents.nnz),
             "nonzeros_per_document": float(nonzeros.mean()) if len(nonzeros) else 0.0,
@@ -136,27 +150,76 @@ class SparseIndex:
         )  # fmt: skip
 
 
+def encode_query_splits(
+    model: Splade, queries: dict, out_dir, max_length: int, batch_size: int = QUERY_BATCH
+) -> dict[str, dict]:
+    """Each split's queries file (query_id, text) encoded into `out_dir`'s
+    queries-<split>.parquet, and {split: {queries, encode_seconds}} into queries.json."""
+    record = {}
+    for split, path in queries.items():
+        table = read_table(path, QUERIES)
+        started = time.perf_counter()
+        weights = encode_queries(model, table["text"].astype(str).tolist(), max_length, batch_size)
+        seconds = time.perf_counter() - started
+        write_query_weights(query_weights_path(out_dir, split), table["query_id"], weights)
+        record[split] = {"queries": len(table), "encode_seconds": seconds}
+    write_json(Path(out_dir) / QUERY_TIMES, record)
+    return record
+
+
+def query_weights_path(directory, split: str) -> Path:
+    return Path(directory) / f"queries-{split}.parquet"
+
+
+def write_query_weights(path, query_ids, weights: sp.csr_matrix) -> None:
+    """query_id, terms (vocabulary ids) and weights, one row per query."""
+    weights = sp.csr_matrix(weights, dtype=np.float32)
+    offsets = pa.array(weights.indptr.astype(np.int32))
+    table = pa.table({
+        "query_id": pa.array([str(query_id) for query_id in query_ids], pa.string()),
+        "terms": pa.ListArray.from_arrays(offsets, pa.array(weights.indices.astype(np.int32))),
+        "weights": pa.ListArray.from_arrays(offsets, pa.array(weights.data)),
+    })  # fmt: skip
+    pq.write_table(table, path)
+
+
+def read_query_weights(path, query_ids, vocabulary: int) -> sp.csr_matrix:
+    """The stored term weights of these queries, in the order asked; a query the file lacks
+    is an error naming the file."""
+    table = pq.read_table(path)
+    stored = {query_id: row for row, query_id in enumerate(table.column("query_id").to_pylist())}
+    wanted = [str(query_id) for query_id in query_ids]
+    missing = [query_id for query_id in wanted if query_id not in stored]
+    if missing:
+        raise DataError(str(path), f"no weights for {len(missing)} queries (e.g. {missing[:3]})")
+    terms, weights = (table.column(name).combine_chunks() for name in ("terms", "weights"))
+    matrix = sp.csr_matrix(
+        (weights.values.to_numpy(), terms.values.to_numpy(), terms.offsets.to_numpy()),
+        shape=(len(table), vocabulary),
+    )
+    return matrix[[stored[query_id] for query_id in wanted]]
+
+
+def query_encoding_seconds(directory, split: str, queries: int) -> float:
+    """Seconds the indexing job spent encoding `queries` of the stored `split` (its mean per
+    query times `queries`: a retrieval of part of a split)."""
+    record = json.loads((Path(directory) / QUERY_TIMES).read_text())[split]
+    return record["encode_seconds"] / max(record["queries"], 1) * queries
+
+
 def sparse_run(
-    model: Splade,
-    index: SparseIndex,
-    queries: pd.DataFrame,
-    run_path,
-    depth: int,
-    max_length: int,
-    batch_size: int = 256,
-) -> sp.csr_matrix:
-    """Top-`depth` run of the queries; returns their term weights (for the efficiency figures)."""
-    texts = queries["text"].astype(str).tolist()
-    weights = encode_texts(model, texts, max_length, min(batch_size, 64), "encoding queries")
+    index: SparseIndex, query_ids, weights: sp.csr_matrix, run_path, depth: int, batch_size=256
+) -> None:
+    """Top-`depth` run of the queries whose term weights are `weights` (row i: query_ids[i])."""
+    query_ids = [str(query_id) for query_id in query_ids]
     empty = int((np.diff(weights.indptr) == 0).sum())
     if empty:
         log.warning("%d queries have no non-zero weight: they retrieve nothing", empty)
-    query_ids = queries["query_id"].astype(str).tolist()
+    steps = range(0, len(query_ids), batch_size)
     with RunWriter(run_path, index.doc_ids, index.tie_key) as writer:
-        for start in tqdm(range(0, len(texts), batch_size), unit="batch", desc="sparse retrieval"):
+        for start in tqdm(steps, unit="batch", desc="sparse retrieval"):
             rows, scores = index.search(weights[start : start + batch_size], depth)
             writer.add_ranked(query_ids[start : start + batch_size], rows, scores)
-    return weights
 
 
 def efficiency(index: SparseIndex, queries: sp.csr_matrix) -> dict:
