@@ -431,12 +431,13 @@ def test_msmarco_dry_run_shows_the_full_dag(workflow_copy):
 RETRIEVAL = ("dense_retrieve", "splade_retrieve", "rerank_bm25", "colbert_retrieve")
 
 
-def planned_runs(dry_run: str) -> list[tuple[str, set[tuple[str, str]]]]:
-    """(rule, {(method, split)}) of each retrieval job a dry run lists, from its output lines."""
+def planned_runs(dry_run: str, rules=RETRIEVAL) -> list[tuple[str, set[tuple[str, str]]]]:
+    """(rule, {(method, split)}) of each job of `rules` (or their `_split` copies) a dry run
+    lists, from the Parquet files of its output line."""
     jobs = []
     for block in dry_run.split("\nrule ")[1:]:
         rule = block.split(":", 1)[0]
-        if rule.removesuffix("_split") not in RETRIEVAL:
+        if rule.removesuffix("_split") not in rules:
             continue
         outputs = next(line for line in block.splitlines() if line.strip().startswith("output:"))
         files = [Path(f.strip()) for f in outputs.split(":", 1)[1].split(",")]
@@ -446,8 +447,9 @@ def planned_runs(dry_run: str) -> list[tuple[str, set[tuple[str, str]]]]:
 
 @pytest.mark.slow
 def test_a_model_serves_its_evaluated_splits_in_one_retrieval_job(workflow_copy):
-    """dev and test of a model come from one job, which loads the model and index once; train
-    (mining) and tune (fusion) runs are a job each, and no run is planned twice."""
+    """dev and test of a model come from one job, which loads the model and index once, and
+    are scored by one job; train (mining) and tune (fusion) runs are a job each, and no run is
+    planned twice."""
     out = snakemake(workflow_copy, "-n", "--forceall", "--configfile", DEMO).stdout
     jobs = planned_runs(out)
     assert {rule for rule, _ in jobs} == {*RETRIEVAL, "dense_retrieve_split",
@@ -460,6 +462,12 @@ def test_a_model_serves_its_evaluated_splits_in_one_retrieval_job(workflow_copy)
     planned = [run for _, runs in jobs for run in runs]
     assert len(planned) == len(set(planned))
     assert ("star", "train") in planned and ("tct", "tune") in planned
+    # and scored by one job: 36 evaluations of dev and test, not 72 of one split
+    scored = planned_runs(out, ("evaluate",))
+    assert len(scored) == 36
+    for _, runs in scored:
+        (method,) = {method for method, _ in runs}
+        assert runs == {(method, "dev"), (method, "test")}
 
 
 @pytest.mark.slow

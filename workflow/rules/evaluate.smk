@@ -1,18 +1,20 @@
-# Evaluation: per-query metrics and their means (trec_eval semantics) for every run.
+# Evaluation: per-query metrics and their means (trec_eval semantics) for every run; one job
+# scores a method's evaluated splits, whose runs come from one retrieval job anyway.
 
 
 rule evaluate:
     input:
-        run=LAYOUT.run("{method}", "{split}"),
-        qrels=LAYOUT.qrels("{split}"),
+        run=[LAYOUT.run("{method}", split) for split in EVAL_SPLITS],
+        qrels=[LAYOUT.qrels(split) for split in EVAL_SPLITS],
     output:
-        per_query=LAYOUT.metrics("{method}", "{split}", "parquet"),
-        summary=LAYOUT.metrics("{method}", "{split}"),
+        per_query=[LAYOUT.metrics("{method}", split, "parquet") for split in EVAL_SPLITS],
+        summary=[LAYOUT.metrics("{method}", split) for split in EVAL_SPLITS],
     params:
         metrics=PLAN.metrics,
-        relevance_level=lambda wc: PLAN.relevance_level(wc.split),
+        splits=EVAL_SPLITS,
+        relevance_level=[PLAN.relevance_level(split) for split in EVAL_SPLITS],
     log:
-        LAYOUT.log("evaluate", "{method}", "{split}"),
+        LAYOUT.log("evaluate", "{method}", EVALUATED),
     conda:
         CPU_ENV
     script:

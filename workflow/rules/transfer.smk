@@ -129,13 +129,14 @@ use rule splade_retrieve as transfer_splade_retrieve with:
 
 use rule evaluate as transfer_evaluate with:
     input:
-        run=ON_TARGET.run("{method}", "{split}"),
-        qrels=ON_TARGET.qrels("{split}"),
+        run=[ON_TARGET.run("{method}", "{split}")],
+        qrels=[ON_TARGET.qrels("{split}")],
     output:
-        per_query=ON_TARGET.metrics("{method}", "{split}", "parquet"),
-        summary=ON_TARGET.metrics("{method}", "{split}"),
+        per_query=[ON_TARGET.metrics("{method}", "{split}", "parquet")],
+        summary=[ON_TARGET.metrics("{method}", "{split}")],
     params:
-        relevance_level=lambda wc: TRANSFER.relevance_level(wc.target, wc.split),
+        splits=lambda wc: [wc.split],
+        relevance_level=lambda wc: [TRANSFER.relevance_level(wc.target, wc.split)],
     wildcard_constraints:
         **TRANSFER.wildcards(method=TRANSFER.methods),
     log:

@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..errors import DataError
+from ..lookup import rows_of_queries
 
 META = "meta.json"
 DOC_IDS = "doc_ids.parquet"
@@ -41,17 +41,11 @@ def write_query_vectors(path: str | Path, query_ids, vectors: np.ndarray) -> Non
 
 
 def read_query_vectors(path: str | Path, query_ids) -> np.ndarray:
-    """float32 (len(query_ids), dim), in the order asked; a query the file lacks is an error
-    naming the file (another split's queries, or a file encoded before they changed)."""
+    """float32 (len(query_ids), dim), in the order asked (irrepro.lookup)."""
     table = pq.read_table(path)
-    stored = {query_id: row for row, query_id in enumerate(table.column("query_id").to_pylist())}
-    wanted = [str(query_id) for query_id in query_ids]
-    missing = [query_id for query_id in wanted if query_id not in stored]
-    if missing:
-        raise DataError(str(path), f"no vector for {len(missing)} queries (e.g. {missing[:3]})")
+    rows = rows_of_queries(path, table.column("query_id").to_pylist(), query_ids, "vector")
     vector = table.column("vector").combine_chunks()
-    vectors = vector.values.to_numpy().reshape(len(vector), vector.type.list_size)
-    return vectors[[stored[query_id] for query_id in wanted]]
+    return vector.values.to_numpy().reshape(len(vector), vector.type.list_size)[rows]
 
 
 def load_embeddings(directory: str | Path) -> np.ndarray:

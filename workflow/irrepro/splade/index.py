@@ -26,8 +26,8 @@ import scipy.sparse as sp
 from tqdm import tqdm
 
 from ..artefacts import CORPUS, QUERIES, RunWriter, descending_id_order, read_table
-from ..errors import DataError
 from ..logs import Tally
+from ..lookup import rows_of_queries
 from ..model_files import staged_directory, write_json
 from ..postings import top_k
 
@@ -184,20 +184,15 @@ def write_query_weights(path, query_ids, weights: sp.csr_matrix) -> None:
 
 
 def read_query_weights(path, query_ids, vocabulary: int) -> sp.csr_matrix:
-    """The stored term weights of these queries, in the order asked; a query the file lacks
-    is an error naming the file."""
+    """The stored term weights of these queries, in the order asked (irrepro.lookup)."""
     table = pq.read_table(path)
-    stored = {query_id: row for row, query_id in enumerate(table.column("query_id").to_pylist())}
-    wanted = [str(query_id) for query_id in query_ids]
-    missing = [query_id for query_id in wanted if query_id not in stored]
-    if missing:
-        raise DataError(str(path), f"no weights for {len(missing)} queries (e.g. {missing[:3]})")
+    rows = rows_of_queries(path, table.column("query_id").to_pylist(), query_ids, "weights")
     terms, weights = (table.column(name).combine_chunks() for name in ("terms", "weights"))
     matrix = sp.csr_matrix(
         (weights.values.to_numpy(), terms.values.to_numpy(), terms.offsets.to_numpy()),
         shape=(len(table), vocabulary),
     )
-    return matrix[[stored[query_id] for query_id in wanted]]
+    return matrix[rows]
 
 
 def query_encoding_seconds(directory, split: str, queries: int) -> float:

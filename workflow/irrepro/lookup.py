@@ -1,0 +1,20 @@
+"""Rows of a stored per-query artefact (query vectors, query term weights) by query id. It
+imports nothing heavy: the jobs that read them are meant to start fast."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .errors import DataError
+
+
+def rows_of_queries(path: str | Path, stored_ids: list[str], query_ids, what: str) -> list[int]:
+    """Rows of a file whose query_id column is `stored_ids` holding `query_ids`, in the order
+    asked; a query the file lacks is an error naming the file (another split's queries, or a
+    file written before they changed)."""
+    stored = {query_id: row for row, query_id in enumerate(stored_ids)}
+    wanted = [str(query_id) for query_id in query_ids]
+    missing = [query_id for query_id in wanted if query_id not in stored]
+    if missing:
+        raise DataError(str(path), f"no {what} for {len(missing)} queries (e.g. {missing[:3]})")
+    return [stored[query_id] for query_id in wanted]
