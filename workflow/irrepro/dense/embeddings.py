@@ -29,15 +29,11 @@ def query_vectors_path(directory: str | Path, split: str) -> Path:
 
 
 def write_query_vectors(path: str | Path, query_ids, vectors: np.ndarray) -> None:
-    """query_id and float32 vector columns, renamed into place."""
+    """query_id and float32 vector columns, one row per query."""
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     column = pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1)), vectors.shape[1])
     ids = pa.array([str(query_id) for query_id in query_ids], pa.string())
-    table = pa.table({"query_id": ids, "vector": column})
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    pq.write_table(table, tmp)
-    tmp.replace(path)
+    pq.write_table(pa.table({"query_id": ids, "vector": column}), path)
 
 
 def read_query_vectors(path: str | Path, query_ids) -> np.ndarray:

@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 
 POSTINGS, DOC_IDS, STATS = "postings.npz", "doc_ids.parquet", "stats.json"
 QUERY_TIMES = "queries.json"
-QUERY_BATCH = 64  # queries are short: larger batches gain nothing on a CPU
+QUERY_BATCH = 64  # the most queries encoded at once (`query_batch_size` batches the search)
 ANSERINI_SCALE = 100  # JsonVectorCollection weights: round(weight * 100)
 
 
@@ -58,6 +58,7 @@ def encode_texts(
 
 
 def encode_queries(model: Splade, texts, max_length: int, batch_size: int = QUERY_BATCH):
+    """Queries' term weights (one row each), as the indexing job stores them."""
     return encode_texts(model, texts, max_length, min(batch_size, QUERY_BATCH), "encoding queries")
 
 
