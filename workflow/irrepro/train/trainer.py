@@ -30,7 +30,6 @@ from .. import precision as amp
 from ..errors import ConfigError
 from ..speed import TRAINING_BOOKKEEPING
 from .distributed import ShardedForward, world
-from .dropout import use_fast_dropout
 from .optim import OPTIMIZERS, build_optimizer, linear_schedule
 
 log = logging.getLogger(__name__)
@@ -154,8 +153,6 @@ class Trainer:
         self.checkpoint_path = Path(checkpoint_dir) / CHECKPOINT
         seed_everything(settings.seed)
         self.module = model.to(self.device)
-        if self.device.type == "cpu":  # torch's CPU dropout draws a number per element
-            log.info("dropout: %d modules draw their masks 4 at a time", use_fast_dropout(model))
         if settings.gradient_checkpointing:
             enable_gradient_checkpointing(model)
         named = trainable_parameters(model, parameters)
