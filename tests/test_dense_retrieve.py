@@ -6,12 +6,12 @@ import pandas as pd
 import pytest
 
 from irrepro.artefacts import QUERIES, RUN, read_table, write_table
-from irrepro.dense.embeddings import query_vectors_path
 from irrepro.dense.encode import encode_queries
 from irrepro.dense.index import build_index
 from irrepro.dense.model import BiEncoder
 from irrepro.dense.retrieve import dense_run, encoded_queries, stored_queries
 from irrepro.errors import DataError
+from irrepro.lookup import stored_queries_path
 
 MAX_LENGTH = 16
 WORDS = ["dense", "retrieval", "hard", "negative", "passage", "query", "index", "rank", "star"]
@@ -85,7 +85,7 @@ def test_stored_query_vectors_give_the_run_of_the_encoder(setup, tmp_path):
     counts = encode_queries(encoder, {"train": tmp_path / "train.parquet"}, tmp_path, MAX_LENGTH)
     assert counts == {"train": 7}
     subset = queries.iloc[[5, 1, 3]]
-    stored = stored_queries(query_vectors_path(tmp_path, "train"), subset["query_id"], 2)
+    stored = stored_queries(stored_queries_path(tmp_path, "train"), subset["query_id"], 2)
     index = build_index(embeddings, "flat")
     dense_run(index, doc_ids, stored, tmp_path / "run.parquet", 10, total=3)
     run = read_table(tmp_path / "run.parquet", RUN)
@@ -97,6 +97,6 @@ def test_a_query_without_a_stored_vector_names_the_file(setup, tmp_path):
     encoder, _, _, queries = setup
     write_table(queries.iloc[:4], tmp_path / "dev.parquet", QUERIES)
     encode_queries(encoder, {"dev": tmp_path / "dev.parquet"}, tmp_path, MAX_LENGTH)
-    path = query_vectors_path(tmp_path, "dev")
+    path = stored_queries_path(tmp_path, "dev")
     with pytest.raises(DataError, match=r"queries-dev.parquet: no vector for 3 queries.*'q4'"):
         next(stored_queries(path, queries["query_id"]))

@@ -27,6 +27,7 @@ from irrepro.backbone import splade_tiny_path
 from irrepro.cross_encoder import CrossEncoder, LocalizedCrossEntropyLoss, teacher_scores
 from irrepro.datasets import prepare_folder
 from irrepro.errors import DataError
+from irrepro.lookup import stored_queries_path
 from irrepro.negatives import ensemble_negatives
 from irrepro.splade.index import (
     SparseIndex,
@@ -38,7 +39,6 @@ from irrepro.splade.index import (
     encode_query_splits,
     export_anserini,
     query_encoding_seconds,
-    query_weights_path,
     read_query_weights,
     sparse_run,
 )
@@ -472,7 +472,7 @@ def test_stored_query_weights_are_the_models_and_time_their_encoding(data, tmp_p
     record = encode_query_splits(model, {"dev": data / "queries/dev.parquet"}, tmp_path, 16)
     assert record["dev"]["queries"] == len(queries) and record["dev"]["encode_seconds"] > 0
     subset = queries.iloc[[4, 0, 2]]
-    path = query_weights_path(tmp_path, "dev")
+    path = stored_queries_path(tmp_path, "dev")
     stored = read_query_weights(path, subset["query_id"], model.vocabulary_size)
     expected = encode_queries(model, subset["text"].tolist(), 16)
     assert stored.shape == expected.shape and abs(stored - expected).max() < 1e-6

@@ -1,11 +1,17 @@
-"""Rows of a stored per-query artefact (query vectors, query term weights) by query id. It
-imports nothing heavy: the jobs that read them are meant to start fast."""
+"""Stored per-query artefacts (query vectors, query term weights) beside a model's passages:
+where a split's file is and which of its rows hold some queries. It imports nothing heavy: the
+jobs that read them are meant to start fast."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from .errors import DataError
+
+
+def stored_queries_path(directory: str | Path, split: str) -> Path:
+    """The file an encoding or indexing job writes a split's queries to, in its output folder."""
+    return Path(directory) / f"queries-{split}.parquet"
 
 
 def rows_of_queries(path: str | Path, stored_ids: list[str], query_ids, what: str) -> list[int]:

@@ -4,10 +4,11 @@ passages; a job given a query encoder (ADORE's) encodes them itself."""
 
 from irrepro import runtime
 from irrepro.artefacts import QUERIES, export_trec_run, read_table
-from irrepro.dense.embeddings import embedding_doc_ids, query_vectors_path
+from irrepro.dense.embeddings import embedding_doc_ids
 from irrepro.dense.index import on_device, read_index
 from irrepro.dense.retrieve import dense_run, encoded_queries, stored_queries
 from irrepro.logs import rule_logging
+from irrepro.lookup import stored_queries_path
 
 with rule_logging(snakemake.log[0], snakemake.rule) as log:
     runtime.use_threads(snakemake.threads)
@@ -23,7 +24,7 @@ with rule_logging(snakemake.log[0], snakemake.rule) as log:
     for (queries_path, depth, run_path, trec_path), vector_split in splits:
         queries = read_table(queries_path, QUERIES)
         if encoder is None:
-            stored = query_vectors_path(snakemake.input.embeddings, vector_split)
+            stored = stored_queries_path(snakemake.input.embeddings, vector_split)
             batches = stored_queries(stored, queries["query_id"])
         else:
             batches = encoded_queries(encoder, queries, snakemake.params.max_length)

@@ -10,13 +10,13 @@ import numba
 from irrepro import runtime
 from irrepro.artefacts import QUERIES, export_trec_run, read_table
 from irrepro.logs import rule_logging
+from irrepro.lookup import stored_queries_path
 from irrepro.speed import speed_settings
 from irrepro.splade.index import (
     SparseIndex,
     efficiency,
     empty_queries,
     query_encoding_seconds,
-    query_weights_path,
     read_query_weights,
     sparse_run,
 )
@@ -27,13 +27,13 @@ with rule_logging(snakemake.log[0], snakemake.rule) as log:
     index = SparseIndex(index_dir)
     index.compile()
     batch_size = speed_settings(snakemake.config, "splade")["query_batch_size"]
+    vocabulary = index.stats["vocabulary"]
     splits = runtime.retrieval_splits(snakemake, "efficiency")
     for (queries_path, depth, run_path, trec_path, efficiency_path), stored in zip(
         splits, snakemake.params.vector_splits, strict=True
     ):
         query_ids = read_table(queries_path, QUERIES)["query_id"]
-        vocabulary = index.stats["vocabulary"]
-        weights = read_query_weights(query_weights_path(index_dir, stored), query_ids, vocabulary)
+        weights = read_query_weights(stored_queries_path(index_dir, stored), query_ids, vocabulary)
         started = time.perf_counter()
         sparse_run(index, query_ids, weights, run_path, depth=depth, batch_size=batch_size)
         seconds = time.perf_counter() - started

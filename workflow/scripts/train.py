@@ -7,8 +7,8 @@ from irrepro.train import distributed
 from irrepro.train.job import train_method
 
 method = snakemake.wildcards.method
-settings = methods.with_checkpointing(snakemake.params.settings, snakemake.config, method)
 with rule_logging(snakemake.log[0], snakemake.rule):
+    settings = methods.with_checkpointing(snakemake.params.settings, snakemake.config, method)
     runtime.use_threads(snakemake.threads)
     distributed.run(
         train_method,

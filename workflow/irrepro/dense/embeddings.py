@@ -24,10 +24,6 @@ def shard_name(number: int) -> str:
     return f"shard-{number:05d}.npy"
 
 
-def query_vectors_path(directory: str | Path, split: str) -> Path:
-    return Path(directory) / f"queries-{split}.parquet"
-
-
 def write_query_vectors(path: str | Path, query_ids, vectors: np.ndarray) -> None:
     """query_id and float32 vector columns, one row per query."""
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)

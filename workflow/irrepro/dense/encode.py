@@ -30,8 +30,9 @@ from tqdm import tqdm
 from .. import precision as amp
 from .. import runtime
 from ..artefacts import QUERIES, read_table
+from ..lookup import stored_queries_path
 from ..model_files import staged_directory, write_json
-from .embeddings import DOC_IDS, META, query_vectors_path, shard_name, write_query_vectors
+from .embeddings import DOC_IDS, META, shard_name, write_query_vectors
 from .model import BiEncoder
 
 log = logging.getLogger(__name__)
@@ -107,7 +108,7 @@ def encode_queries(
                 table["text"].tolist(), max_length, batch_size, progress=bar, kind="query",
                 precision=precision,
             )  # fmt: skip
-        write_query_vectors(query_vectors_path(out_dir, split), table["query_id"], vectors)
+        write_query_vectors(stored_queries_path(out_dir, split), table["query_id"], vectors)
         counts[split] = len(table)
     return counts
 

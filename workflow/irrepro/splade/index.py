@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 from ..artefacts import CORPUS, QUERIES, RunWriter, descending_id_order, read_table
 from ..logs import Tally
-from ..lookup import rows_of_queries
+from ..lookup import rows_of_queries, stored_queries_path
 from ..model_files import staged_directory, write_json
 from ..postings import top_k
 
@@ -162,14 +162,10 @@ def encode_query_splits(
         started = time.perf_counter()
         weights = encode_queries(model, table["text"].astype(str).tolist(), max_length, batch_size)
         seconds = time.perf_counter() - started
-        write_query_weights(query_weights_path(out_dir, split), table["query_id"], weights)
+        write_query_weights(stored_queries_path(out_dir, split), table["query_id"], weights)
         record[split] = {"queries": len(table), "encode_seconds": seconds}
     write_json(Path(out_dir) / QUERY_TIMES, record)
     return record
-
-
-def query_weights_path(directory, split: str) -> Path:
-    return Path(directory) / f"queries-{split}.parquet"
 
 
 def write_query_weights(path, query_ids, weights: sp.csr_matrix) -> None:
