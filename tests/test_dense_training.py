@@ -9,15 +9,16 @@ import pandas as pd
 import pytest
 import torch
 
-from irrepro.artefacts import NEGATIVES, QRELS, read_table, write_table
+from irrepro.artefacts import NEGATIVES, QRELS, QUERIES, read_table, write_table
 from irrepro.datasets import prepare_folder
 from irrepro.dense import losses
 from irrepro.dense.adore import dynamic_candidates
-from irrepro.dense.embeddings import load_embeddings
+from irrepro.dense.embeddings import load_embeddings, read_query_vectors
 from irrepro.dense.encode import encode_corpus
 from irrepro.dense.index import build_index, write_index
 from irrepro.dense.model import BiEncoder
 from irrepro.errors import ConfigError
+from irrepro.lookup import query_inputs, stored_queries_path
 from irrepro.train.job import train_method
 
 ENCODER = {
@@ -153,10 +154,12 @@ def test_dynamic_negatives_are_the_brute_force_top_k():
 
 
 def test_adore_trains_only_against_the_fixed_index(data, tmp_path):
+    """...and stores its queries' vectors, those of the saved query encoder, in its folder."""
     base = train(data, tmp_path, "inbatch")
     model = BiEncoder.load(base)
     encode_corpus(model, data / "corpus.parquet", tmp_path / "emb", tmp_path / "work", 24)
     write_index(build_index(load_embeddings(tmp_path / "emb"), "flat"), tmp_path / "flat.faiss")
+    splits = {split: str(data / f"queries/{split}.parquet") for split in ["train", "dev"]}
     train_method(
         "adore-inbatch",
         inputs={
@@ -164,6 +167,7 @@ def test_adore_trains_only_against_the_fixed_index(data, tmp_path):
             "doc_encoder": str(base),
             "embeddings": str(tmp_path / "emb"),
             "index": str(tmp_path / "flat.faiss"),
+            **query_inputs(splits),
         },
         settings={"training": {**TRAINING, "depth": 20, "metric_cut": 20}, "query_length": 12},
         out_dir=str(tmp_path / "adore"),
@@ -178,3 +182,11 @@ def test_adore_trains_only_against_the_fixed_index(data, tmp_path):
     ]
     assert any(changed)  # the query encoder moved; the documents it searches did not
     assert load_embeddings(tmp_path / "emb").shape == (120, 96)
+    for split, path in splits.items():
+        queries = read_table(path, QUERIES)
+        expected = adore.encode(queries["text"].tolist(), 12, 128, kind="query", precision="auto")
+        order = np.random.default_rng(0).permutation(len(queries))  # read back in another order
+        stored = read_query_vectors(stored_queries_path(tmp_path / "adore", split),
+                                    queries["query_id"].iloc[order])  # fmt: skip
+        np.testing.assert_array_equal(stored, expected[order])
+    assert not (tmp_path / "inbatch" / "queries-dev.parquet").exists()  # not its job

@@ -176,18 +176,27 @@ def test_hybrids_plan_their_latency_and_need_train_queries(tmp_path):
 
 def test_dense_retrieval_reads_the_queries_the_encoding_job_stored():
     """A model's encoding job stores its queries' vectors, so its retrieval reads no model;
-    ADORE's query encoder searches another model's documents and encodes its own."""
+    ADORE's query encoder searches another model's documents, and its training job (trained or
+    released) stores its queries' vectors in its model folder."""
     plan = Plan(base_config())
     assert plan.dense_search_files("star") == {
         "index": "results/demo/index/star/flat.faiss",
         "embeddings": "results/demo/embeddings/star",
     }
     adore = plan.dense_search_files("adore-bm25neg-pq24")
-    assert adore["model"] == "results/demo/models/adore-bm25neg-pq24"
-    assert adore["index"] == "results/demo/index/bm25neg/pq24.faiss"
+    assert adore == {
+        "index": "results/demo/index/bm25neg/pq24.faiss",
+        "embeddings": "results/demo/embeddings/bm25neg",
+        "query_vectors": "results/demo/models/adore-bm25neg-pq24",
+    }
     assert plan.encoded_queries() == {
         split: f"results/demo/data/queries/{split}.parquet" for split in ["train", "dev", "test"]
     }
+    stored = {f"queries_{split}": path for split, path in plan.encoded_queries().items()}
+    for method in ["adore-bm25neg-pq24", "adore-released"]:
+        assert stored.items() <= plan.train_inputs(method).items()
+    for method in ["star", "star-released", "bm25neg"]:
+        assert not any(name.startswith("queries_") for name in plan.train_inputs(method))
     vector_splits = [plan.query_vectors_split(s) for s in ["tune", "train", "dev"]]
     assert vector_splits == ["train", "train", "dev"]
     assert plan.latency_inputs("tct", "bm25")["model"] == "results/demo/models/tct"

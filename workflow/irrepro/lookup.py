@@ -8,6 +8,8 @@ from pathlib import Path
 
 from .errors import DataError
 
+QUERY_INPUT = "queries_"
+
 
 def stored_queries_path(directory: str | Path, split: str) -> Path:
     """The file an encoding or indexing job writes a split's queries to, in its output folder."""
@@ -24,3 +26,15 @@ def rows_of_queries(path: str | Path, stored_ids: list[str], query_ids, what: st
     if missing:
         raise DataError(str(path), f"no {what} for {len(missing)} queries (e.g. {missing[:3]})")
     return [stored[query_id] for query_id in wanted]
+
+
+def query_inputs(queries: dict[str, str]) -> dict[str, str]:
+    """{split: queries file} as the named inputs (`queries_<split>`) of a job that stores the
+    queries' encodings without an encoding job's `query_splits` param (a training job)."""
+    return {f"{QUERY_INPUT}{split}": path for split, path in queries.items()}
+
+
+def query_files(inputs: dict) -> dict[str, str]:
+    """{split: queries file} back from a job's named inputs (query_inputs)."""
+    prefix = len(QUERY_INPUT)
+    return {name[prefix:]: path for name, path in inputs.items() if name.startswith(QUERY_INPUT)}

@@ -176,7 +176,7 @@ class AdoreFamily(Family):
         section = config[self.section]
         return {
             "training": _training(section, "adore"),
-            "query_length": section["encoder"]["query_length"],
+            "query_length": self.encoder(config, method)["query_length"],
         }
 
     def train_inputs(self, method, layout):
@@ -458,15 +458,27 @@ def dense_index_of(method: str) -> tuple[str, str]:
     return record.base or method, record.index
 
 
-def dense_search_files(method: str, models: Layout, documents: Layout) -> dict[str, str]:
+def encodes_queries_when_trained(method: str) -> bool:
+    """Whether `method` searches another model's documents (ADORE, released or trained: a
+    query encoder only), so that no encoding job of its own stores its query vectors: its
+    training job stores them in the model folder instead."""
+    record = METHODS.get(method)
+    return record is not None and record.run == DENSE_RUN and record.base not in (None, method)
+
+
+def dense_search_files(
+    method: str, models: Layout, documents: Layout, *, own_queries: bool = True
+) -> dict[str, str]:
     """What a dense retrieval of `method` reads: the index and embeddings of the model whose
     documents it searches (from `documents`), whose encoding job also stored that model's query
-    vectors; a method searching another model's documents (ADORE) also reads its own query
-    encoder (from `models`) and encodes its queries itself."""
+    vectors. A method searching another model's documents (ADORE) reads its query vectors from
+    its model folder (`query_vectors`), where its training job stored the dataset's queries;
+    for other queries (`own_queries` False: a transfer target's) it reads its query encoder
+    (`model`, from `models`) and encodes them itself."""
     base, kind = dense_index_of(method)
     files = {"index": documents.index(base, kind), "embeddings": documents.embeddings(base)}
-    if base != method:
-        files["model"] = models.model(method)
+    if encodes_queries_when_trained(method):
+        files["query_vectors" if own_queries else "model"] = models.model(method)
     return files
 
 

@@ -11,6 +11,7 @@ import logging
 from . import methods, tables, zero_shot
 from .dataset_plan import DatasetPlan
 from .errors import ConfigError
+from .lookup import query_inputs
 from .metrics import parse_metric
 from .speed import without_speed
 from .transfer import Transfer
@@ -111,9 +112,13 @@ class Plan:
         return settings
 
     def train_inputs(self, method: str) -> dict[str, str]:
-        """Every file training `method` reads: the train data and what its family adds."""
+        """Every file training `method` reads: the train data, what its family adds, and the
+        queries whose vectors it stores if no encoding job of its own does (ADORE's)."""
         record = methods.get(method)
-        return {**self.layout.train_data(), **record.family.train_inputs(record, self.layout)}
+        inputs = {**self.layout.train_data(), **record.family.train_inputs(record, self.layout)}
+        if methods.encodes_queries_when_trained(method):
+            inputs.update(query_inputs(self.encoded_queries()))
+        return inputs
 
     def encoder_lengths(self, method: str) -> dict[str, int]:
         """query_length and passage_length of the encoder a dense method's texts go through."""
@@ -146,7 +151,7 @@ class Plan:
 
     def dense_search_files(self, method: str) -> dict[str, str]:
         """The index and embeddings of the model whose documents `method` searches, and its
-        query encoder where that model's encoding job did not encode its queries (ADORE's)."""
+        model folder where its training job stored its query vectors (ADORE's)."""
         return methods.dense_search_files(method, self.layout, self.layout)
 
     def encoded_queries(self) -> dict[str, str]:

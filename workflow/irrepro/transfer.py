@@ -107,7 +107,9 @@ class Transfer:
     def dense_search_files(self, method: str, target: str) -> dict[str, str]:
         """The target's index and vectors of the base model, and the source's query encoder
         where the target's encoding job did not encode the queries (ADORE's)."""
-        return methods.dense_search_files(method, self.source_layout, self.layout(target))
+        return methods.dense_search_files(
+            method, self.source_layout, self.layout(target), own_queries=False
+        )
 
     def encoded_queries(self, target: str) -> dict[str, str]:
         """{split: queries file} that the encoding job of `target`'s corpus encodes: the split

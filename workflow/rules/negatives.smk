@@ -4,6 +4,7 @@
 
 
 rule mine_negatives:
+    priority: FIRST_ON_LONGEST_PATH
     input:
         run=LAYOUT.run("{source}", "train"),
         qrels=LAYOUT.qrels("train"),
@@ -22,6 +23,7 @@ rule mine_negatives:
 
 
 rule ensemble_negatives:
+    priority: FIRST_ON_LONGEST_PATH
     input:
         PLAN.ensemble_negatives(),
     output:

@@ -6,6 +6,7 @@
 
 
 use rule train_warmup as train_splade with:
+    priority: FIRST_ON_LONGEST_PATH
     wildcard_constraints:
         method=methods.one_of(
             methods.trained(methods.SPLADE) + methods.trained(methods.SPLADE_RELEASED)
@@ -13,6 +14,7 @@ use rule train_warmup as train_splade with:
 
 
 rule splade_index:
+    priority: FIRST_ON_LONGEST_PATH
     input:
         model=LAYOUT.model("{method}"),
         corpus=LAYOUT.corpus(),
@@ -59,6 +61,7 @@ rule splade_retrieve:
 
 
 use rule splade_retrieve as splade_retrieve_split with:
+    priority: FIRST_ON_LONGEST_PATH
     input:
         index=LAYOUT.sparse_index("{method}"),
         queries=[LAYOUT.queries("{split}")],

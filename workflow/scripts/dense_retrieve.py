@@ -1,6 +1,8 @@
 """Rules dense_retrieve(_split): top-k runs of query vectors over a faiss index, one per split
 the job serves, Parquet and TREC. The vectors are those the encoding job stored beside the
-passages; a job given a query encoder (ADORE's) encodes them itself."""
+passages, or, for a query encoder searching another model's passages (ADORE), those its
+training job stored in its model folder (`query_vectors`); a job given the encoder itself
+(`model`: ADORE on a transfer target's queries) encodes them."""
 
 from irrepro import runtime
 from irrepro.artefacts import QUERIES, export_trec_run, read_table
@@ -24,7 +26,8 @@ with rule_logging(snakemake.log[0], snakemake.rule) as log:
     for (queries_path, depth, run_path, trec_path), vector_split in splits:
         queries = read_table(queries_path, QUERIES)
         if encoder is None:
-            stored = stored_queries_path(snakemake.input.embeddings, vector_split)
+            folder = snakemake.input.get("query_vectors", snakemake.input.embeddings)
+            stored = stored_queries_path(folder, vector_split)
             batches = stored_queries(stored, queries["query_id"])
         else:
             batches = encoded_queries(encoder, queries, snakemake.params.max_length)

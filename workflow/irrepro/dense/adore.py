@@ -16,10 +16,12 @@ import time
 import numpy as np
 import torch
 
+from ..lookup import query_files
 from ..train.data import BatchPlan, TrainQueries
 from ..train.job import Job, TrainData
 from ..train.losses import Loss, loss_class
 from .embeddings import EmbeddingStore, embedding_doc_ids
+from .encode import query_vectors_after_save
 from .index import read_index, search
 from .losses import adore_loss
 from .model import BiEncoder
@@ -116,5 +118,7 @@ def adore_job(data: TrainData) -> Job:
     loss_class((AdoreLoss,), data.loss_name(), data.method.name)
     loss = AdoreLoss(index, EmbeddingStore(inputs["embeddings"]), depth, metric_cut)
     plan = BatchPlan(len(data.queries), data.train.batch_size, data.train.seed)
-    batches = QueryBatches(model, data.queries, plan, data.settings["query_length"])
-    return Job(model, loss, batches, {"index": inputs["index"]})
+    query_length = data.settings["query_length"]
+    batches = QueryBatches(model, data.queries, plan, query_length)
+    store = query_vectors_after_save(query_files(inputs), query_length, data.train.precision)
+    return Job(model, loss, batches, {"index": inputs["index"]}, after_save=store)

@@ -113,6 +113,21 @@ def encode_queries(
     return counts
 
 
+def query_vectors_after_save(queries: dict[str, str], max_length: int, precision: str):
+    """A training job's `after_save` (irrepro.train.job.Job) for a query encoder that no
+    encoding job runs (ADORE's): the dataset's queries encoded into the model folder by the
+    model as saved there, read back as a retrieval job would load it; None without queries."""
+    if not queries:
+        return None
+
+    def store(model_dir: str) -> None:
+        model = BiEncoder.load(model_dir)
+        counts = encode_queries(model, queries, model_dir, max_length, precision=precision)
+        log.info("%s: queries encoded: %s", model_dir, counts)
+
+    return store
+
+
 # ---------------------------------------------------------------------- steps
 
 

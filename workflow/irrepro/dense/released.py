@@ -20,8 +20,10 @@ import torch
 from safetensors.torch import load_file
 from transformers import AutoTokenizer, RobertaConfig, RobertaModel
 
+from ..lookup import query_files
 from ..train.job import Job, TrainData
 from ..train.losses import Loss
+from .encode import query_vectors_after_save
 from .model import ENCODER_CONFIG, BiEncoder
 
 log = logging.getLogger(__name__)
@@ -40,9 +42,14 @@ class NoLoss(Loss):
 
 
 def released_job(data: TrainData) -> Job:
-    """The released checkpoint of the row, saved as it is."""
-    model = load_released(data.settings["encoder"])
-    return Job(model, NoLoss(), None, {"encoder": data.settings["encoder"]}, pretrained=True)
+    """The released checkpoint of the row, saved as it is (a query encoder searching another
+    model's documents, released ADORE, with its query vectors: irrepro.dense.encode)."""
+    encoder = data.settings["encoder"]
+    store = query_vectors_after_save(
+        query_files(data.inputs), encoder["query_length"], data.train.precision
+    )
+    return Job(load_released(encoder), NoLoss(), None, {"encoder": encoder}, pretrained=True,
+               after_save=store)  # fmt: skip
 
 
 def load_released(encoder: dict) -> BiEncoder:

@@ -81,6 +81,7 @@ class Job:
     details: dict = field(default_factory=dict)
     pretrained: bool = False  # a released model used as it is: saved, not trained
     report: Callable[[], dict] | None = None  # more of training.json, known once trained
+    after_save: Callable[[str], None] | None = None  # writes more into the saved model's folder
 
 
 def train_method(
@@ -116,6 +117,8 @@ def train_method(
             empty = pd.DataFrame(columns=["step", "loss", "seconds"])
             save_trained(job.model, empty, out_dir, settings=train, method=method, pretrained=True,
                          **job.details)  # fmt: skip
+            if job.after_save is not None:
+                job.after_save(out_dir)
         return
     trainer = Trainer(job.model, job.loss, job.batches, train, checkpoint_dir, fingerprint=key)
     train_log = trainer.train()
@@ -124,6 +127,8 @@ def train_method(
         if job.report is not None:
             details.update(job.report())
         save_trained(job.model, train_log, out_dir, settings=train, **details)
+        if job.after_save is not None:
+            job.after_save(out_dir)
         trainer.clear_checkpoint()
 
 

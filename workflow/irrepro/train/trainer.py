@@ -27,6 +27,7 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from .. import precision as amp
+from .. import runtime
 from ..errors import ConfigError
 from ..speed import TRAINING_BOOKKEEPING
 from .distributed import ShardedForward, world
@@ -143,6 +144,8 @@ class Trainer:
         self.device = torch.device(device) if device is not None else default_device(local_rank)
         if self.device.type == "cuda" and self.device.index is None:
             self.device = torch.device("cuda", local_rank)  # DDP and barriers need the index
+        if self.device.type == "cpu":
+            runtime.keep_freed_memory()
         if self.distributed:
             if settings.batch_size % self.world_size:
                 raise ConfigError(
