@@ -135,10 +135,12 @@ def main() -> None:
         keep_tables(workdir / "results/demo/tables", RESULTS_DIR / "demo_tables")
         startup = start_up_seconds(workdir / "results")
 
+    first_start = jobs["start"].min()
     rows = [
         [
             job.rule,
             f"`{job.output}`",
+            f"{job.start - first_start:.0f}",
             f"{job.seconds:.1f}",
             "" if pd.isna(job.bench_s) else f"{job.bench_s:.2f}",
             "" if pd.isna(job.max_rss) else f"{job.max_rss:,.0f}",
@@ -160,9 +162,10 @@ def main() -> None:
         ],
     )
     per_job = markdown_table(
-        ["rule", "first output", "job s (metadata)", "benchmark s", "max_rss MiB", "cpu_time s"],
+        ["rule", "first output", "starts at s", "job s (metadata)", "benchmark s", "max_rss MiB",
+         "cpu_time s"],
         rows,
-    )
+    )  # fmt: skip
     per_rule = markdown_table(["rule", "jobs", "job s summed"], rule_rows)
     job_seconds = jobs["seconds"].sum()
     stages = startup.groupby("stage")["seconds"].agg(["count", "mean", "sum"])
@@ -188,7 +191,9 @@ def main() -> None:
             "- Wall time includes Snakemake's start-up and DAG construction. Peak RSS is the "
             "largest sum of the RSS of Snakemake and all its descendants, polled every 0.2 s "
             "(shared pages are counted once per process).",
-            "- *job s (metadata)*: end minus start time Snakemake records in .snakemake/metadata "
+            "- *starts at s*: the job's start after the first job's (jobs are listed in that "
+            "order). *job s (metadata)*: end minus start time Snakemake records in "
+            ".snakemake/metadata "
             "for each job (includes the job's Python start-up and imports). *benchmark s*, "
             "*max_rss*, *cpu_time*: the rule's `benchmark:` TSV (rules without one are blank).",
             f"- {job_seconds:,.0f} job-seconds in all: {job_seconds / timer.seconds:.2f} jobs "
