@@ -2,7 +2,6 @@
 
 
 rule bm25_index:
-    priority: FIRST_ON_LONGEST_PATH
     input:
         corpus=LAYOUT.corpus(),
     output:
@@ -20,7 +19,6 @@ rule bm25_index:
 
 
 rule bm25_retrieve:
-    priority: FIRST_ON_LONGEST_PATH
     input:
         index=LAYOUT.sparse_index("bm25"),
         queries=LAYOUT.queries("{split}"),

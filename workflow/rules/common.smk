@@ -29,9 +29,10 @@ LAYOUT = PLAN.layout
 # instead of one per split), logged under this name; train and tune runs are a job each.
 EVAL_SPLITS = PLAN.eval_splits
 EVALUATED = "evaluated"
-# When several jobs are ready, those on the DAG's longest path start first: BM25 negatives ->
-# cross-encoder -> teacher scores -> distilled SPLADE -> its negatives -> SelfDistil (on the
-# demo about 500 of the ~1,000 s wall on 2 cores; run last, it set the wall time).
+# The demo's longest path is BM25 negatives -> cross-encoder -> teacher scores -> distilled
+# SPLADE -> its negatives -> teacher scores -> SelfDistil, about half its wall time on 2 cores;
+# run last, it set the wall time. The profiles start the teachers' jobs and all they need first
+# (`prioritize: [teacher_scores]`); the SPLADE jobs after them get this priority.
 FIRST_ON_LONGEST_PATH = 1
 CPU_ENV = "../../envs/cpu.yaml"
 GPU_ENV = "../../envs/gpu.yaml"

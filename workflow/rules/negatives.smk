@@ -4,7 +4,6 @@
 
 
 rule mine_negatives:
-    priority: FIRST_ON_LONGEST_PATH
     input:
         run=LAYOUT.run("{source}", "train"),
         qrels=LAYOUT.qrels("train"),
@@ -23,7 +22,6 @@ rule mine_negatives:
 
 
 rule ensemble_negatives:
-    priority: FIRST_ON_LONGEST_PATH
     input:
         PLAN.ensemble_negatives(),
     output:

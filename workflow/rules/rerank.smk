@@ -47,13 +47,11 @@ use rule rerank_bm25 as rerank_bm25_split with:
 
 
 use rule train_warmup as train_cross_encoder with:
-    priority: FIRST_ON_LONGEST_PATH
     wildcard_constraints:
         method=methods.one_of(methods.trained(methods.CROSS_ENCODER)),
 
 
 rule teacher_scores:
-    priority: FIRST_ON_LONGEST_PATH
     input:
         model=LAYOUT.model("bert-reranker"),
         negatives=LAYOUT.negatives("{source}"),

@@ -10,7 +10,6 @@ TRANSFER_DEPTH = config["retrieval"]["depth"]
 
 
 use rule bm25_index as transfer_bm25_index with:
-    priority: 0
     input:
         corpus=ON_TARGET.corpus(),
     output:
@@ -26,7 +25,6 @@ use rule bm25_index as transfer_bm25_index with:
 
 
 use rule bm25_retrieve as transfer_bm25_retrieve with:
-    priority: 0
     input:
         index=ON_TARGET.sparse_index("bm25"),
         queries=ON_TARGET.queries("{split}"),
@@ -94,7 +92,7 @@ use rule dense_retrieve as transfer_dense_retrieve with:
 
 
 use rule splade_index as transfer_splade_index with:
-    priority: 0  # off the longest path (common.smk)
+    priority: 0  # not on the demo's longest path (common.smk)
     input:
         model=SOURCE_MODEL,
         corpus=ON_TARGET.corpus(),
