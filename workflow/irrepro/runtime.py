@@ -32,10 +32,10 @@ def use_threads(threads: int) -> None:
 def keep_freed_memory() -> bool:
     """Let glibc's malloc keep freed blocks up to 1 GiB for reuse instead of handing them back
     to the kernel. A CPU training step allocates and frees the same large tensors every step
-    (a MiniLM's 47 MB embedding gradient, the activations); by default blocks over 32 MB are
-    mmapped and unmapped each time, and every step pays the kernel's page faults again: a bf16
-    MiniLM step 5-15% slower (NOTES.md). Changes no number; the
-    process keeps its peak heap. False where the C library is not glibc (nothing done)."""
+    (a MiniLM's 47 MB embedding gradient, the activations); by default glibc unmaps or trims
+    them and the next step faults their pages in again (~20,000 page faults a MiniLM step): a
+    bf16 MiniLM step 5-17% slower (NOTES.md). Changes no number; the process keeps its peak
+    heap. False where the C library is not glibc (nothing done)."""
     try:
         mallopt = ctypes.CDLL("libc.so.6").mallopt
     except (OSError, AttributeError):
