@@ -3,6 +3,8 @@ format, the students' marked mean pooling, training on a tiny backbone, and rera
 brute-force scores."""
 
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -10,12 +12,13 @@ import pytest
 import torch
 
 from irrepro.artefacts import NEGATIVES, QRELS, QUERIES, RUN, read_table, write_table
+from irrepro.candidates import Candidates, RerankSplit, rerank_runs
 from irrepro.datasets import prepare_folder
-from irrepro.dense.embeddings import EmbeddingStore, embedding_doc_ids
-from irrepro.dense.encode import encode_corpus
+from irrepro.dense.embeddings import EmbeddingStore
+from irrepro.dense.encode import encode_corpus, encode_queries
 from irrepro.dense.model import BiEncoder
 from irrepro.errors import ConfigError
-from irrepro.rerank import Candidates, rerank_biencoder, rerank_colbert
+from irrepro.rerank import rerank_colbert
 from irrepro.tct.colbert import ColBERT, maxsim, maxsim_pairs
 from irrepro.tct.losses import distillation_kl, inbatch_softmax_loss, tct_loss
 from irrepro.train.data import Corpus
@@ -274,14 +277,17 @@ def test_colbert_rerank_equals_brute_force(data, trained, tmp_path, doc_budget):
 
 
 def test_biencoder_rerank_equals_dot_products(data, trained, tmp_path):
+    """...of the stored query and passage vectors, read by a job that loads no model."""
     queries, run = first_stage_run(data, tmp_path)
     model = BiEncoder.load(trained[1])
     encode_corpus(model, data / "corpus.parquet", tmp_path / "emb", tmp_path / "work", 16, 8)
-    store = EmbeddingStore(tmp_path / "emb")
-    doc_ids = embedding_doc_ids(tmp_path / "emb")
+    encode_queries(model, {"dev": data / "queries/dev.parquet"}, tmp_path / "emb", 8)
+    files = ["bm25.parquet", "queries/dev.parquet", "out.parquet", "out.trec"]
+    paths = [str((data if name.startswith("queries") else tmp_path) / name) for name in files]
+    split = RerankSplit(*paths, vector_split="dev")
+    inputs = {"embeddings": str(tmp_path / "emb")}
+    rerank_runs("stored-vectors", inputs, [split], {"depth": 10}, tag="t")
     corpus = Corpus(data / "corpus.parquet")
-    candidates = Candidates(tmp_path / "bm25.parquet", queries, corpus.rows, depth=10)
-    rerank_biencoder(model, store, doc_ids, candidates, tmp_path / "out.parquet", 8, 4)
     out = read_table(tmp_path / "out.parquet", RUN)
     query_vectors = model.encode(queries["text"].tolist(), 8, kind="query")
     passages = model.encode(corpus.text(np.arange(len(corpus))), 16).astype(np.float16)
@@ -303,3 +309,12 @@ def test_embedding_store_gathers_across_shards(tmp_path):
     rows = np.array([9, 0, 4, 3, 3])
     assert len(store) == 10 and len(store.shards) == 4
     assert np.allclose(store.rows(rows), everything[rows], atol=1e-3)
+
+
+def test_the_jobs_that_read_stored_vectors_import_no_torch():
+    """Their scripts' library modules start without torch and transformers (3-4 s a job)."""
+    modules = ["irrepro.candidates", "irrepro.dense.retrieve", "irrepro.splade.index"]
+    heavy = "{'torch', 'transformers'}"
+    script = f"import sys, {', '.join(modules)}; print(sorted({heavy} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

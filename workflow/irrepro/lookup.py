@@ -1,10 +1,13 @@
 """Stored per-query artefacts (query vectors, query term weights) beside a model's passages:
-where a split's file is and which of its rows hold some queries. It imports nothing heavy: the
-jobs that read them are meant to start fast."""
+where a split's file is and which of its rows hold some queries; and the rows of documents in
+a corpus. It imports nothing heavy: the jobs that read them are meant to start fast."""
 
 from __future__ import annotations
 
 from pathlib import Path
+
+import numpy as np
+import pandas as pd
 
 from .errors import DataError
 
@@ -38,3 +41,17 @@ def query_files(inputs: dict) -> dict[str, str]:
     """{split: queries file} back from a job's named inputs (query_inputs)."""
     prefix = len(QUERY_INPUT)
     return {name[prefix:]: path for name, path in inputs.items() if name.startswith(QUERY_INPUT)}
+
+
+def row_lookup(doc_ids):
+    """rows(ids) -> positions of `ids` in `doc_ids`; a KeyError names unknown ones."""
+    index = pd.Index(doc_ids)
+
+    def rows(ids) -> np.ndarray:
+        found = index.get_indexer(list(ids))
+        if (found < 0).any():
+            missing = [d for d, r in zip(ids, found, strict=True) if r < 0][:3]
+            raise KeyError(f"documents not in the corpus: {missing}")
+        return found
+
+    return rows

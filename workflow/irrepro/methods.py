@@ -66,7 +66,7 @@ class Family:
 
     `section` is the top-level config key of its settings (and of its encoder's input lengths);
     `recipe` the "module:function" that builds a method's training job (irrepro.train.job);
-    `scorer` how its models rerank a run (irrepro.rerank.SCORERS)."""
+    `scorer` how its models rerank a run (irrepro.candidates.SCORERS)."""
 
     name: str
     section: str | None = None
@@ -265,11 +265,10 @@ class RerankFamily(Family):
         return speed_settings(config, f"{get(method.base).family.section}.rerank")
 
     def inputs(self, method: Method, layout: Layout) -> dict[str, str]:
-        """The model; a bi-encoder reranks with its stored passage vectors."""
-        inputs = {"model": layout.model(method.base)}
+        """The model; a bi-encoder reranks with its stored passage and query vectors instead."""
         if get(method.base).family.scorer == "stored-vectors":
-            inputs["embeddings"] = layout.embeddings(method.base)
-        return inputs
+            return {"embeddings": layout.embeddings(method.base)}
+        return {"model": layout.model(method.base)}
 
 
 BM25 = Family("bm25", "bm25")

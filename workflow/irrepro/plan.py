@@ -165,7 +165,7 @@ class Plan:
         return "train" if split == self.tune_split else split
 
     def rerank_inputs(self, method: str) -> dict[str, str]:
-        """The model reranking a run; a bi-encoder's also its stored passage vectors."""
+        """The model reranking a run; for a bi-encoder its stored passage and query vectors."""
         return methods.RERANK.inputs(methods.get(method), self.layout)
 
     def rerank_settings(self, method: str) -> dict:

@@ -16,6 +16,7 @@ rule rerank_bm25:
     params:
         precision=config["precision"],
         settings=lambda wc: PLAN.rerank_settings(wc.reranker),
+        vector_splits=[PLAN.query_vectors_split(split) for split in EVAL_SPLITS],
     wildcard_constraints:
         reranker=methods.one_of(methods.names(run=methods.RERANK_RUN)),
     log:
@@ -37,6 +38,8 @@ use rule rerank_bm25 as rerank_bm25_split with:
     output:
         run=[LAYOUT.run("{reranker}", "{split}")],
         trec=[LAYOUT.run("{reranker}", "{split}", "trec")],
+    params:
+        vector_splits=lambda wc: [PLAN.query_vectors_split(wc.split)],
     wildcard_constraints:
         reranker=methods.one_of(methods.names(run=methods.RERANK_RUN)),
         split=methods.one_of(PLAN.single_run_splits()),

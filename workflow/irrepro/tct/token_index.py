@@ -29,6 +29,7 @@ from tqdm import tqdm
 
 from .. import precision as amp
 from ..artefacts import RunWriter
+from ..candidates import padded
 from ..dense.embeddings import META, gather_rows, shard_name
 from ..dense.encode import (
     encoding_fingerprint,
@@ -39,7 +40,7 @@ from ..dense.encode import (
     save_shard,
 )
 from ..dense.index import IndexKind, new_index, on_device, search, set_nprobe
-from ..rerank import encode_tokens, padded
+from ..rerank import encode_tokens
 from .colbert import ColBERT, maxsim
 
 log = logging.getLogger(__name__)

@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 import torch
 
 from ..artefacts import NEGATIVES, QRELS, QUERIES, TEACHER_SCORES, read_table
+from ..lookup import row_lookup
 
 log = logging.getLogger(__name__)
 
@@ -35,20 +36,6 @@ class Corpus:
 
     def text(self, rows) -> list[str]:
         return [str(t) for t in self.texts[np.asarray(rows)]]
-
-
-def row_lookup(doc_ids):
-    """rows(ids) -> positions of `ids` in `doc_ids`; a KeyError names unknown ones."""
-    index = pd.Index(doc_ids)
-
-    def rows(ids) -> np.ndarray:
-        found = index.get_indexer(list(ids))
-        if (found < 0).any():
-            missing = [d for d, r in zip(ids, found, strict=True) if r < 0][:3]
-            raise KeyError(f"documents not in the corpus: {missing}")
-        return found
-
-    return rows
 
 
 class TrainQueries:
