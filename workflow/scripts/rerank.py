@@ -3,8 +3,8 @@ stored passage and query vectors: no model loaded) or the cross-encoder, for eac
 serves."""
 
 from irrepro import methods, runtime
-from irrepro.logs import rule_logging
 from irrepro.candidates import RerankSplit, rerank_runs
+from irrepro.logs import rule_logging
 
 with rule_logging(snakemake.log[0], snakemake.rule) as log:
     runtime.use_threads(snakemake.threads)
