@@ -9,7 +9,6 @@ the jobs that use them.
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -137,7 +136,6 @@ def rerank_runs(
     function = SCORERS[scorer]
     if isinstance(function, str):  # runs a model
         runtime.use_precision(precision)
-        module, _, name = function.partition(":")
-        function = getattr(importlib.import_module(module), name)
+        function = runtime.resolve(function)
     function(inputs, splits, settings)
     return [export_trec_run(split.out, split.trec, tag) for split in splits]

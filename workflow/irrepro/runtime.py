@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import importlib
 import logging
 import os
 import sys
@@ -44,6 +45,15 @@ def keep_freed_memory() -> bool:
     if not kept:
         log.warning("mallopt refused the thresholds: freed memory goes back to the kernel")
     return kept
+
+
+def resolve(function: str):
+    """The function named by "package.module:function", imported only now: registries name
+    the heavy ones (torch, transformers), so only the jobs that run them import them."""
+    module_name, sep, attribute = function.partition(":")
+    if not sep or not module_name or not attribute:
+        raise ValueError(f"expected 'module.path:function', not {function!r}")
+    return getattr(importlib.import_module(module_name), attribute)
 
 
 def use_precision(precision: str) -> None:

@@ -12,7 +12,6 @@ model, so each process encodes only its share and the loss sees the whole batch'
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 import os
@@ -26,6 +25,7 @@ import torch
 import torch.distributed as dist
 
 from ..logs import FORMAT
+from ..runtime import resolve
 
 WORKER_MODULE = "irrepro.train.distributed"  # what torchrun runs: this file's `main`
 
@@ -87,14 +87,6 @@ def qualified_name(function: Callable) -> str:
     if "<" in function.__qualname__ or resolve(name) is not function:
         raise ValueError(f"{name} is not a module-level function: a worker cannot import it")
     return name
-
-
-def resolve(function: str) -> Callable:
-    """The function named by "package.module:function"."""
-    module_name, sep, attribute = function.partition(":")
-    if not sep or not module_name or not attribute:
-        raise ValueError(f"expected 'module.path:function', not {function!r}")
-    return getattr(importlib.import_module(module_name), attribute)
 
 
 def run(function: Callable, kwargs: dict, processes: int, threads: int | None = None):

@@ -10,7 +10,6 @@ train log and what training cost (training.json, read by the training-cost table
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 import logging
 import math
@@ -21,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from .. import methods
+from .. import methods, runtime
 from ..errors import ConfigError
 from ..layout import Layout
 from ..provenance import code_version
@@ -115,10 +114,8 @@ def train_method(
         log.info("%s: a pretrained model, saved as it is (no training)", method)
         if is_main_process():
             empty = pd.DataFrame(columns=["step", "loss", "seconds"])
-            save_trained(job.model, empty, out_dir, settings=train, method=method, pretrained=True,
-                         **job.details)  # fmt: skip
-            if job.after_save is not None:
-                job.after_save(out_dir)
+            save_job(job, empty, out_dir, settings=train, method=method, pretrained=True,
+                     **job.details)  # fmt: skip
         return
     trainer = Trainer(job.model, job.loss, job.batches, train, checkpoint_dir, fingerprint=key)
     train_log = trainer.train()
@@ -126,16 +123,20 @@ def train_method(
         details = {"method": method, "loss": job.loss.name, **job.details}
         if job.report is not None:
             details.update(job.report())
-        save_trained(job.model, train_log, out_dir, settings=train, **details)
-        if job.after_save is not None:
-            job.after_save(out_dir)
+        save_job(job, train_log, out_dir, settings=train, **details)
         trainer.clear_checkpoint()
 
 
 def recipe(method: methods.Method) -> Callable[[TrainData], Job]:
     """The family's recipe function, imported only here (the registry does not import torch)."""
-    module, _, function = method.family.recipe.partition(":")
-    return getattr(importlib.import_module(module), function)
+    return runtime.resolve(method.family.recipe)
+
+
+def save_job(job: Job, train_log, out_dir: str, **details) -> None:
+    """save_trained, then what the recipe writes beside the saved model (`after_save`)."""
+    save_trained(job.model, train_log, out_dir, **details)
+    if job.after_save is not None:
+        job.after_save(out_dir)
 
 
 def settings_for(section: dict, n_queries: int) -> TrainSettings:
