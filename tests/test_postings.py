@@ -105,3 +105,22 @@ def test_threads_and_depth_zero():
     np.testing.assert_array_equal(one[0], two[0])
     rows, scores = kernel(queries, documents, tie_key, 0, np.float32)
     assert rows.shape == scores.shape == (37, 0)
+
+
+@pytest.mark.parametrize("order", ["ascending", "descending", "equal"])
+def test_sorted_candidates_select_and_sort_in_run_order(order):
+    """Candidates arriving already in (or against) run order, or all tied, are the hard inputs
+    of a hand-written selection and sort."""
+    n_docs = 6000
+    weights = {
+        "ascending": np.arange(1, n_docs + 1),
+        "descending": np.arange(n_docs, 0, -1),
+        "equal": np.ones(n_docs),
+    }[order].astype(np.float32)
+    documents = sp.csr_matrix(weights[:, None])
+    tie_key = np.arange(n_docs) if order != "equal" else np.arange(n_docs)[::-1].copy()
+    for depth in (1, 17, 1000, n_docs):
+        expected = brute_force([([0], [1.0])], documents, tie_key, depth, np.float32)
+        rows, scores = kernel([([0], [1.0])], documents, tie_key, depth, np.float32)
+        np.testing.assert_array_equal(rows, expected[0])
+        np.testing.assert_array_equal(scores, expected[1])

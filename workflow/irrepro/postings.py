@@ -62,7 +62,6 @@ def top_k(
             np.asarray(tie_key, dtype=np.int64),
             depth,
             positive,
-            query_weights.dtype == np.float32 and len(tie_key) < 2**32,
             max(1, min(len(query_ptr) - 1, 4 * numba.get_num_threads())),
         )
     finally:
@@ -80,7 +79,6 @@ def _top_k(
     tie_key,
     depth,
     positive,
-    pack,
     n_blocks,
 ):
     n_queries, n_docs, n_terms = len(query_ptr) - 1, len(tie_key), len(term_ptr) - 1
@@ -95,6 +93,7 @@ def _top_k(
         touched = np.empty(n_docs, dtype=np.int64)
         docs = np.empty(capacity, dtype=np.int64)
         values = np.empty(capacity, dtype=query_weights.dtype)
+        keys = np.empty(capacity, dtype=np.int64)  # the docs' tie keys, compared without a gather
         for q in range(block * n_queries // n_blocks, (block + 1) * n_queries // n_blocks):
             n_touched = 0
             for p in range(query_ptr[q], query_ptr[q + 1]):
@@ -125,15 +124,18 @@ def _top_k(
                 if not _before(value, tie_key[doc], floor_score, floor_key):
                     continue
                 if n_kept == capacity:
-                    n_kept = _cut(docs, values, n_kept, tie_key, depth)
-                    floor_score, floor_key = _last(docs, values, n_kept, tie_key)
+                    n_kept = _cut(docs, values, keys, n_kept, depth)
+                    floor_score, floor_key = values[n_kept - 1], keys[n_kept - 1]
                     if not _before(value, tie_key[doc], floor_score, floor_key):
                         continue
                 docs[n_kept] = doc
                 values[n_kept] = value
+                keys[n_kept] = tie_key[doc]
                 n_kept += 1
-            n_kept = _cut(docs, values, n_kept, tie_key, depth)
-            _write_in_run_order(docs[:n_kept], values[:n_kept], tie_key, pack, rows[q], scores[q])
+            n_kept = _cut(docs, values, keys, n_kept, depth)
+            _sort(docs, values, keys, n_kept)
+            rows[q, :n_kept] = docs[:n_kept]
+            scores[q, :n_kept] = values[:n_kept]
     return rows, scores
 
 
@@ -143,54 +145,84 @@ def _before(score, key, other_score, other_key):
     return score > other_score or (score == other_score and key < other_key)
 
 
-@numba.njit(cache=True)
-def _last(docs, values, n, tie_key):
-    """(score, tie key) of the last in run order of the first n (docs, values)."""
-    score, key = values[0], tie_key[docs[0]]
-    for i in range(1, n):
-        if _before(score, key, values[i], tie_key[docs[i]]):
-            score, key = values[i], tie_key[docs[i]]
-    return score, key
+@numba.njit(inline="always")
+def _earlier(values, keys, i, j):
+    """Whether buffer entry i comes before entry j in run order (tie keys are distinct, so this
+    is a total order)."""
+    return _before(values[i], keys[i], values[j], keys[j])
+
+
+@numba.njit(inline="always")
+def _swap(docs, values, keys, i, j):
+    docs[i], docs[j] = docs[j], docs[i]
+    values[i], values[j] = values[j], values[i]
+    keys[i], keys[j] = keys[j], keys[i]
+
+
+@numba.njit(inline="always")
+def _partition(docs, values, keys, low, high):
+    """Lomuto's partition of [low, high] around the median of three; returns the pivot's
+    final place (the entries before it come before it in run order)."""
+    middle = (low + high) // 2
+    if _earlier(values, keys, middle, low):
+        _swap(docs, values, keys, middle, low)
+    if _earlier(values, keys, high, low):
+        _swap(docs, values, keys, high, low)
+    if _earlier(values, keys, middle, high):
+        _swap(docs, values, keys, middle, high)
+    store = low
+    for i in range(low, high):
+        if _earlier(values, keys, i, high):
+            _swap(docs, values, keys, i, store)
+            store += 1
+    _swap(docs, values, keys, store, high)
+    return store
 
 
 @numba.njit(cache=True)
-def _cut(docs, values, n, tie_key, depth):
-    """Keeps, in place and unordered, the `depth` of the first n (docs, values) that come
-    first in run order: those scoring above the depth-th score, then the lowest tie keys among
-    those equal to it. Returns how many are kept."""
+def _cut(docs, values, keys, n, depth):
+    """Keeps, in place, the `depth` of the first n buffer entries that come first in run order,
+    the last of them at depth - 1 (quickselect). Returns how many are kept.
+
+    Hand-written, as is the sort below, because numba's np.partition and np.argsort took ~10 s
+    to compile in every fresh checkout (the demo's first BM25 and SPLADE retrievals)."""
     if n <= depth:
         return n
-    kth = np.partition(values[:n], n - depth)[n - depth]
-    above = 0
-    for i in range(n):
-        if values[i] > kth:
-            above += 1
-    need = depth - above
-    tied_keys = np.empty(n - above, dtype=np.int64)
-    n_tied = 0
-    for i in range(n):
-        if values[i] == kth:
-            tied_keys[n_tied] = tie_key[docs[i]]
-            n_tied += 1
-    last_key = np.partition(tied_keys[:n_tied], need - 1)[need - 1]  # tie keys are distinct
-    kept = 0
-    for i in range(n):
-        if _before(values[i], tie_key[docs[i]], kth, last_key + 1):
-            docs[kept], values[kept] = docs[i], values[i]
-            kept += 1
-    return kept
+    k, low, high = depth - 1, 0, n - 1
+    while low < high:
+        pivot = _partition(docs, values, keys, low, high)
+        if pivot == k:
+            break
+        if pivot < k:
+            low = pivot + 1
+        else:
+            high = pivot - 1
+    return depth
 
 
 @numba.njit(cache=True)
-def _write_in_run_order(docs, values, tie_key, pack, rows, scores):
-    if pack:
-        # one sort of (score descending, tie key) packed in 64 bits: a positive float32's
-        # bits order as the float, and tie keys are distinct
-        high = np.uint64(0xFFFFFFFF) - values.astype(np.float32).view(np.uint32).astype(np.uint64)
-        ranked = np.argsort((high << np.uint64(32)) | tie_key[docs].astype(np.uint64))
-    else:
-        by_tie = np.argsort(tie_key[docs], kind="mergesort")
-        ranked = by_tie[np.argsort(-values[by_tie], kind="mergesort")]
-    for i in range(len(ranked)):
-        rows[i] = docs[ranked[i]]
-        scores[i] = values[ranked[i]]
+def _sort(docs, values, keys, n):
+    """Sorts the first n buffer entries into run order: quicksort down to runs of 16, then one
+    insertion sort."""
+    stack = np.empty(128, dtype=np.int64)  # the smaller side is pushed: depth <= 2 log2(n)
+    top = 0
+    low, high = 0, n - 1
+    while True:
+        while high - low >= 16:
+            pivot = _partition(docs, values, keys, low, high)
+            if pivot - low < high - pivot:
+                stack[top], stack[top + 1] = pivot + 1, high
+                high = pivot - 1
+            else:
+                stack[top], stack[top + 1] = low, pivot - 1
+                low = pivot + 1
+            top += 2
+        if top == 0:
+            break
+        top -= 2
+        low, high = stack[top], stack[top + 1]
+    for i in range(1, n):
+        j = i
+        while j > 0 and _earlier(values, keys, j, j - 1):
+            _swap(docs, values, keys, j, j - 1)
+            j -= 1
