@@ -19,6 +19,7 @@ rule bm25_index:
 
 
 rule bm25_retrieve:
+    priority: UNBLOCKS_LONG_JOBS
     input:
         index=LAYOUT.sparse_index("bm25"),
         queries=LAYOUT.queries("{split}"),
