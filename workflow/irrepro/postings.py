@@ -204,7 +204,7 @@ def _cut(docs, values, keys, n, depth):
 def _sort(docs, values, keys, n):
     """Sorts the first n buffer entries into run order: quicksort down to runs of 16, then one
     insertion sort."""
-    stack = np.empty(128, dtype=np.int64)  # the smaller side is pushed: depth <= 2 log2(n)
+    stack = np.empty(128, dtype=np.int64)  # larger sides pushed: <= log2(n) (low, high) pairs
     top = 0
     low, high = 0, n - 1
     while True:
