@@ -36,7 +36,10 @@ SLICE = {
     },
 }  # fmt: skip
 # Both runs give each rule the same threads, so that training sums in the same order.
-THREADS = ("--set-threads", "train_warmup=2", "encode_corpus=2", "bm25_index=2", "bm25_retrieve=2")
+THREADS = (
+    "--set-threads", "train_warmup=2", "encode_corpus=2", "bm25_index=2", "bm25_retrieve=2",
+    "bm25_retrieve_train=2",
+)  # fmt: skip
 SLURM_FLAGS = (
     "--workflow-profile", "profiles/slurm", "--slurm-no-account",
     "--slurm-init-seconds-before-status-checks", "1", *THREADS,

@@ -92,6 +92,11 @@ class Plan:
         """Train runs only feed negative mining, so they stop at train_depth."""
         return self.config["retrieval"]["train_depth" if split == "train" else "depth"]
 
+    def bm25_splits(self, threaded: bool) -> list[str]:
+        """BM25's run splits: with `threaded`, train (it feeds negative mining, the largest
+        query set); without, the others (bm25_retrieve_train and bm25_retrieve)."""
+        return [s for s in [*self.splits, self.tune_split] if (s == "train") == threaded]
+
     def single_run_splits(self) -> list[str]:
         """Splits a retrieval job serves alone (train for mining, tune for fusion weights); the
         evaluated ones share one job per model, which loads the model and index once."""

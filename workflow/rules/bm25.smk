@@ -28,6 +28,8 @@ rule bm25_retrieve:
         trec=LAYOUT.run("bm25", "{split}", "trec"),
     params:
         depth=lambda wc: PLAN.run_depth(wc.split),
+    wildcard_constraints:
+        split=methods.one_of(PLAN.bm25_splits(threaded=False)),
     log:
         LAYOUT.log("bm25_retrieve", "{split}"),
     benchmark:
@@ -36,3 +38,11 @@ rule bm25_retrieve:
         CPU_ENV
     script:
         "../scripts/bm25_retrieve.py"
+
+
+# The train run feeds every model's negatives (MS MARCO: 502,939 queries), so the profiles give
+# it their threads; the other runs get one, so that they need not wait for every core to be free
+# at once (on the demo they had waited for its last minute, and the rerankers with them).
+use rule bm25_retrieve as bm25_retrieve_train with:
+    wildcard_constraints:
+        split=methods.one_of(PLAN.bm25_splits(threaded=True)),

@@ -34,10 +34,10 @@ EVALUATED = "evaluated"
 # run last, it set the wall time. The profiles start the teachers' jobs and all they need first
 # (`prioritize: [teacher_scores]`); the SPLADE jobs after them get this priority.
 FIRST_ON_LONGEST_PATH = 1
-# BM25's runs are a second's work each that the rerankers (on the demo the cross-encoder's 30 s,
-# ColBERT's 13 s) and the hybrids wait for. Snakemake breaks ties between ready jobs by input
-# size, in which the index folder counts for little, so it started the dev run last and those
-# rerankers in the run's final minute, on one core.
+# BM25's dev and test runs are a second's work that the rerankers (on the demo the
+# cross-encoder's 30 s, ColBERT's 13 s) and the hybrids wait for. Among ready jobs of equal
+# priority Snakemake starts those with larger inputs first, in which an index folder counts for
+# little, so it would start them last (see also bm25_retrieve_train's threads).
 UNBLOCKS_LONG_JOBS = 1
 CPU_ENV = "../../envs/cpu.yaml"
 GPU_ENV = "../../envs/gpu.yaml"
