@@ -40,6 +40,10 @@ def test_demo_config_plan():
             assert f"results/demo/metrics/{method}/{split}.json" in star_metrics
     # the PQ runs feed Table 5, not the passage rows of Table 2
     assert not any("pq" in path for path in star_metrics)
+    # BM25's train run is bm25_retrieve_train's (the profiles' threads), the rest bm25_retrieve's:
+    # between them every split once, or Snakemake finds two rules or none for a run
+    assert plan.bm25_splits(threaded=True) == ["train"]
+    assert plan.bm25_splits(threaded=False) == ["dev", "test", "tune"]
 
 
 def test_schema_fills_defaults():
@@ -158,6 +162,7 @@ def test_local_trec_folder_gives_a_test_split_and_no_dev_role(tmp_path):
         str(tmp_path / name) for name in ("corpus.jsonl", "topics.txt", "qrels.txt")
     )
     assert "results/mine/negatives/bm25.parquet" not in plan.targets()  # no train split
+    assert plan.bm25_splits(threaded=True) == []
 
 
 def test_hybrids_plan_their_latency_and_need_train_queries(tmp_path):

@@ -137,7 +137,7 @@ class SparseIndex:
 
     def compile(self) -> None:
         """Compile (or load from numba's cache) the search kernel for this index's dtypes, so
-        a timed search measures searching: a cold compile takes about 11 s."""
+        a timed search measures searching: a cold compile takes a few seconds."""
         self.search(sp.csr_matrix((1, max(len(self.term_ptr) - 1, 1))), depth=1)
 
     def search(self, queries: sp.csr_matrix, depth: int) -> tuple[np.ndarray, np.ndarray]:
