@@ -42,6 +42,7 @@ class Plan:
                 f"{self.dataset} has a split named {TUNE_SPLIT!r}, the name this pipeline gives "
                 "the train queries it samples to tune fusion weights; rename that split"
             )
+        self.run_splits = [*self.splits, TUNE_SPLIT]  # every split a run is made for
         self.hybrids = [m for m in self.methods if methods.hybrid_parts(m)]
         if self.hybrids and "train" not in self.splits:
             raise ConfigError(
@@ -95,12 +96,12 @@ class Plan:
     def bm25_splits(self, threaded: bool) -> list[str]:
         """BM25's run splits: with `threaded`, train (it feeds negative mining, the largest
         query set); without, the others (bm25_retrieve_train and bm25_retrieve)."""
-        return [s for s in [*self.splits, self.tune_split] if (s == "train") == threaded]
+        return [s for s in self.run_splits if (s == "train") == threaded]
 
     def single_run_splits(self) -> list[str]:
         """Splits a retrieval job serves alone (train for mining, tune for fusion weights); the
         evaluated ones share one job per model, which loads the model and index once."""
-        return [s for s in [*self.splits, self.tune_split] if s not in self.eval_splits]
+        return [s for s in self.run_splits if s not in self.eval_splits]
 
     # -- training and models -------------------------------------------------------------------
 

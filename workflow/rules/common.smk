@@ -44,7 +44,7 @@ GPU_ENV = "../../envs/gpu.yaml"
 
 
 wildcard_constraints:
-    split="|".join([*PLAN.splits, PLAN.tune_split]),
+    split="|".join(PLAN.run_splits),
 
 
 onstart:
