@@ -1,5 +1,9 @@
 """irrepro.postings' exact top-k against a brute-force dense product in trec_eval order."""
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -105,6 +109,29 @@ def test_threads_and_depth_zero():
     np.testing.assert_array_equal(one[0], two[0])
     rows, scores = kernel(queries, documents, tie_key, 0, np.float32)
     assert rows.shape == scores.shape == (37, 0)
+
+
+THREADS_AFTER_A_SEARCH = """
+import numpy as np, torch
+from irrepro import runtime
+from irrepro.postings import top_k
+runtime.use_threads(1)
+torch.randn(1 << 20).sum()  # torch has run in parallel (trained, encoded) before the search
+top_k(np.array([0, 1]), np.array([0]), np.array([1.0]), np.array([0, 1]),
+      np.array([0], dtype=np.int32), np.array([1.0], dtype=np.float32), np.array([0]), 1)
+print(torch.get_num_threads())
+"""
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="a budget below the cores needs 2 cores")
+def test_a_search_leaves_torch_on_the_jobs_threads():
+    """numba's OpenMP layer shares torch's libgomp: its launch used to set torch's threads to
+    numba's default (every core), so the next training or encoding in the process ran on all
+    cores whatever the job's budget (runtime.use_threads now gives numba the budget too)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS")}
+    done = subprocess.run([sys.executable, "-c", THREADS_AFTER_A_SEARCH], env=env, check=True,
+                          capture_output=True, text=True)  # fmt: skip
+    assert done.stdout.split()[-1] == "1"
 
 
 @pytest.mark.parametrize("order", ["ascending", "descending", "equal"])

@@ -16,10 +16,18 @@ KEEP_BELOW = 1 << 30
 
 
 def use_threads(threads: int) -> None:
-    """Give torch and faiss the rule's thread budget (Snakemake's `threads`). A job that has
-    not imported torch is not made to (3 s): the environment caps it if imported later."""
+    """Give torch, numba and faiss the rule's thread budget (Snakemake's `threads`). A job that
+    has not imported torch or numba is not made to (3 s): the environment caps them if imported
+    later. numba first: its OpenMP threading layer shares torch's libgomp, and its launch (or a
+    later numba.set_num_threads) sets the thread count torch reads too, so a numba default of
+    every core would leave torch on every core after a job's first sparse retrieval."""
     threads = max(1, int(threads))
     os.environ["OMP_NUM_THREADS"] = str(threads)
+    if "numba" in sys.modules:
+        numba = sys.modules["numba"]
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    else:
+        os.environ["NUMBA_NUM_THREADS"] = str(threads)
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(threads)
     try:
