@@ -26,7 +26,7 @@ from irrepro.artefacts import (
 from irrepro.backbone import splade_tiny_path
 from irrepro.cross_encoder import CrossEncoder, LocalizedCrossEntropyLoss, teacher_scores
 from irrepro.datasets import prepare_folder
-from irrepro.errors import DataError
+from irrepro.errors import ConfigError, DataError
 from irrepro.lookup import stored_queries_path
 from irrepro.negatives import ensemble_negatives
 from irrepro.splade.index import (
@@ -197,6 +197,15 @@ def test_distillation_over_several_negatives_by_hand():
     )
     loss, _ = KlLoss(none)(identity, batch, step=0)
     assert loss.item() == pytest.approx(kl, rel=1e-6)
+
+    # plus half the in-batch NLL over [p0, p1, n0..n3]; n1 is also relevant to q1 (masked)
+    batch["positive_mask"] = torch.eye(2, dtype=torch.bool)
+    batch["negative_is_positive"] = torch.tensor([[False] * 4, [False, True, False, False]])
+    e = math.exp
+    nll = (-math.log(e(3) / (e(3) + e(0) + e(1) + e(2) + e(0) + e(7)))
+           - math.log(e(2) / (e(0) + e(2) + e(10) + e(0) + e(2)))) / 2  # fmt: skip
+    loss, _ = KlLoss(none, inbatch_weight=0.5)(identity, batch, step=0)
+    assert loss.item() == pytest.approx(kl + 0.5 * nll, rel=1e-6)
 
 
 # ---------------------------------------------------------------------- index and retrieval
@@ -427,6 +436,16 @@ def test_distillation_needs_every_teacher_score_and_learns_from_them(data, tmp_p
 
     distil(tmp_path / "teacher.parquet", "m")
     assert (tmp_path / "m" / "train_log.parquet").exists()
+    settings["training"] = {**SPLADE_SETTINGS["training"], "inbatch_weight": 1.0}
+    distil(tmp_path / "teacher.parquet", "with-inbatch")
+    first, second = (
+        pd.read_parquet(tmp_path / m / "train_log.parquet") for m in ("m", "with-inbatch")
+    )
+    assert (second["ranking_loss"] > first["ranking_loss"]).iloc[0]  # the same first batch, + NLL
+    with pytest.raises(ConfigError, match="inbatch_weight adds an in-batch term"):
+        train_method("splade-max", inputs=inputs(data), settings=settings,
+                     out_dir=str(tmp_path / "x"), checkpoint_dir=str(tmp_path / "ck"))  # fmt: skip
+    settings["training"] = SPLADE_SETTINGS["training"]
     partial = read_table(tmp_path / "teacher.parquet", TEACHER_SCORES).iloc[::2]
     write_table(partial, tmp_path / "partial.parquet", TEACHER_SCORES)
     with pytest.raises(ValueError, match="no teacher score for query"):

@@ -6,6 +6,9 @@
   s(q, d+) - s(q, d-) and the cross-encoder teacher's, over each of the query's negatives;
 - `kl` (naver/splade's DistilKLLoss): KL divergence from the teacher's softmax over the
   positive and the query's negatives to the model's.
+A distillation loss can add `inbatch_weight` times the in-batch NLL over the batch's positives
+and negatives (0, the papers' recipes, by default): the demo's distilled models see five
+passages a query and nothing of the rest of the corpus, which full retrieval ranks against.
 Each adds lambda_q(t) * FLOPS(queries) + lambda_d(t) * FLOPS(documents), FLOPS(w) =
 sum_j (mean over the batch of |w_j|)^2 (the documents' term: the mean of the positives' and the
 negatives'), with lambda(t) = lambda * min(1, (t / T)^2) at step t = 1, 2, ... (the trainer's
@@ -99,8 +102,13 @@ class InBatchNllLoss(SpladeLoss):
     default_regularizer = {"query_weight": 3e-4, "document_weight": 1e-4}  # SPLADE v2
 
     def ranking(self, queries, positives, negatives, batch):
-        scores = queries @ torch.cat([positives, negatives]).T
-        return inbatch_softmax_loss(scores, false_negatives(batch))
+        return inbatch_nll(queries, positives, negatives, batch)
+
+
+def inbatch_nll(queries, positives, negatives, batch) -> torch.Tensor:
+    """Cross entropy of each query over the batch's positives and negatives."""
+    scores = queries @ torch.cat([positives, negatives]).T
+    return inbatch_softmax_loss(scores, false_negatives(batch))
 
 
 def own_scores(queries, positives, negatives) -> torch.Tensor:
@@ -111,14 +119,22 @@ def own_scores(queries, positives, negatives) -> torch.Tensor:
 
 
 class DistillationLoss(SpladeLoss):
-    """A loss against the teacher's (B, 1 + n) scores of each positive and negatives."""
+    """A loss against the teacher's (B, 1 + n) scores of each positive and negatives, plus
+    `inbatch_weight` times the in-batch NLL."""
 
     needs_teacher_scores = True
     default_regularizer = {"query_weight": 0.5, "document_weight": 0.4}  # SPLADE++ CoCondenser
 
+    def __init__(self, regularizer: Regularizer, inbatch_weight: float = 0.0):
+        super().__init__(regularizer)
+        self.inbatch_weight = inbatch_weight
+
     def ranking(self, queries, positives, negatives, batch):
         scores = own_scores(queries, positives, negatives)
-        return self.distance(scores, batch["teacher_scores"].to(scores.dtype))
+        loss = self.distance(scores, batch["teacher_scores"].to(scores.dtype))
+        if self.inbatch_weight:
+            loss = loss + self.inbatch_weight * inbatch_nll(queries, positives, negatives, batch)
+        return loss
 
     def distance(self, scores: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError

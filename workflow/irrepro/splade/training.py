@@ -64,10 +64,21 @@ def regularizer(section: dict, loss_type) -> Regularizer:
     return Regularizer(**values)
 
 
+def inbatch_term(data: TrainData, loss_type) -> dict:
+    """The `inbatch_weight` a distillation loss adds its in-batch NLL with (refused elsewhere:
+    inbatch-nll is that term already)."""
+    if "inbatch_weight" not in data.section:
+        return {}
+    if not loss_type.needs_teacher_scores:
+        raise ConfigError(f"{data.method.name}: inbatch_weight adds an in-batch term to a "
+                          f"distillation loss (margin-mse, kl), not {loss_type.name}")  # fmt: skip
+    return {"inbatch_weight": float(data.section["inbatch_weight"])}
+
+
 def splade_job(data: TrainData) -> Job:
     spec = SpladeSpec(**data.settings["encoder"])
     loss_type = loss_class(SPLADE_LOSSES, data.loss_name(), data.method.name)
-    loss = loss_type(regularizer(data.section, loss_type))
+    loss = loss_type(regularizer(data.section, loss_type), **inbatch_term(data, loss_type))
     model = Splade.from_backbone(spec.backbone, data.train.seed)
     negatives = data.section.get("negatives", 1)
     depth = data.settings.get("teacher_depth") if loss_type.needs_teacher_scores else None

@@ -41,6 +41,7 @@ RECIPE_KEYS = (
     "flops_document",
     "flops_ramp",
     "query_regularizer",
+    "inbatch_weight",
     "refresh_every",
     "keep_indexes",
 )
