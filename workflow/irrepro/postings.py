@@ -19,6 +19,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from .runtime import use_numba_threads
+
 
 def top_k(
     query_ptr: np.ndarray,
@@ -50,7 +52,7 @@ def top_k(
     )
     previous = numba.get_num_threads()
     threads = previous if threads is None else threads
-    numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
+    use_numba_threads(threads)
     try:
         return _top_k(
             np.asarray(query_ptr, dtype=np.int64),

@@ -24,8 +24,7 @@ def use_threads(threads: int) -> None:
     threads = max(1, int(threads))
     os.environ["OMP_NUM_THREADS"] = str(threads)
     if "numba" in sys.modules:
-        numba = sys.modules["numba"]
-        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+        use_numba_threads(threads)
     else:
         os.environ["NUMBA_NUM_THREADS"] = str(threads)
     if "torch" in sys.modules:
@@ -36,6 +35,13 @@ def use_threads(threads: int) -> None:
         faiss.omp_set_num_threads(threads)
     except ImportError:
         pass
+
+
+def use_numba_threads(threads: int) -> None:
+    """numba's thread count: `threads`, capped to the NUMBA_NUM_THREADS it started with."""
+    import numba
+
+    numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
 
 
 def keep_freed_memory() -> bool:

@@ -5,8 +5,6 @@ indexing job stored; their latency counts the time it took to encode them."""
 import json
 import time
 
-import numba
-
 from irrepro import runtime
 from irrepro.artefacts import QUERIES, export_trec_run, read_table
 from irrepro.logs import rule_logging
@@ -22,7 +20,7 @@ from irrepro.splade.index import (
 )
 
 with rule_logging(snakemake.log[0], snakemake.rule) as log:
-    numba.set_num_threads(max(1, min(snakemake.threads, numba.config.NUMBA_NUM_THREADS)))
+    runtime.use_numba_threads(snakemake.threads)
     index_dir = snakemake.input.index
     index = SparseIndex(index_dir)
     index.compile()
